@@ -1,0 +1,387 @@
+# SPDX-License-Identifier: MIT
+#
+# hakmem top-level Makefile, in the style of the kernel's kbuild.
+#
+# The configuration lives in .config (edit it with "make menuconfig");
+# kconfig-conf turns it into include/config/auto.conf, which this Makefile
+# reads, and include/generated/autoconf.h, which the C code reads.  Each
+# source directory has a Makefile fragment that only lists its objects:
+#
+#	obj-y                  += heap.o	always built
+#	obj-$(CONFIG_HAKMEM_X) += x.o		built when X=y
+#
+# Without O=, objects and libraries go to build/ and the configuration
+# stays at the root.  With O=DIR, everything (.config and include/ too)
+# goes under DIR, so several configurations build side by side:
+#
+#	make O=build/debug debug_defconfig && make O=build/debug
+#
+# Run make from the root of the tree (make -C works).  "make help" lists
+# the targets.
+
+# Built-in rules would only slow make down and hide typos.
+MAKEFLAGS += -r --no-print-directory
+.SUFFIXES:
+
+# A recipe that fails leaves no half-written target behind; this is also
+# how a library that fails the export check gets removed.
+.DELETE_ON_ERROR:
+
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+CFLAGS ?= -O2 -g
+NM ?= nm
+
+# V=1 prints full commands; otherwise one short line per step, and
+# nothing at all under "make -s".
+ifeq ($(V),1)
+Q :=
+msg-raw :=
+msg :=
+else
+Q := @
+ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+msg-raw :=
+msg :=
+else
+# Paths are shown relative to the output directory, as kbuild does.
+msg-raw = @printf '  %-7s %s\n' '$(1)' '$(2)'
+msg = $(call msg-raw,$(1),$(patsubst $(outdir)/%,%,$(2)))
+endif
+endif
+
+# ---------------------------------------------------------------------------
+# Where things go
+
+override O := $(patsubst %/,%,$(O))
+srctree := $(CURDIR)
+ifeq ($(abspath $(O)),$(srctree))
+$(error O= names the source tree; leave O unset to build into build/)
+endif
+ifeq ($(O),)
+confdir := .
+outdir  := build
+else
+confdir := $(O)
+outdir  := $(O)
+endif
+confpre := $(if $(O),$(O)/)
+
+dot-config  := $(confpre).config
+autoconf-mk := $(confpre)include/config/auto.conf
+autoconf-h  := $(confpre)include/generated/autoconf.h
+
+# Each directory with a Makefile fragment; policies/ joins when it exists.
+subdirs := core $(patsubst %/Makefile,%,$(wildcard policies/Makefile)) \
+	   backends frontends
+
+# The make test configurations beside the default one.
+DEBUG_O ?= build/debug
+TEST_TIMEOUT ?= 300
+PROGRAMS_TIMEOUT ?= 600
+
+PREFIX ?= /usr/local
+
+# ---------------------------------------------------------------------------
+# Goals that edit .config must run before the goals that read it, and this
+# Makefile reads it when parsed: "make defconfig all" therefore runs each
+# goal in a make of its own, in order, as kbuild does.
+
+goals := $(if $(MAKECMDGOALS),$(MAKECMDGOALS),all)
+config-goals   := $(filter %config,$(goals))
+noconfig-goals := clean distclean help test check install-deps
+build-goals    := $(filter-out %config $(noconfig-goals),$(goals))
+
+ifneq ($(and $(config-goals),$(filter-out %config,$(goals))),)
+
+PHONY += __sequential
+$(goals): __sequential
+	@:
+__sequential:
+	$(Q)set -e; for goal in $(goals); do $(MAKE) -f $(srctree)/Makefile $$goal; done
+
+else # one kind of goal: the normal rules
+
+PHONY += all
+all: libs tools
+
+# ---------------------------------------------------------------------------
+# Configuration
+#
+# kconfig-conf writes .config, include/config/ and include/generated/
+# relative to its working directory (KCONFIG_CONFIG, KCONFIG_AUTOCONFIG,
+# KCONFIG_AUTOHEADER and KCONFIG_TRISTATE move only some of them), and it
+# finds sourced Kconfig files through $srctree: run it inside $(confdir),
+# as kbuild does for O=.
+
+CONF  := kconfig-conf
+MCONF := kconfig-mconf
+NCONF := kconfig-nconf
+unexport KCONFIG_CONFIG KCONFIG_AUTOCONFIG KCONFIG_AUTOHEADER KCONFIG_TRISTATE
+
+kconfig-files := $(wildcard Kconfig Kconfig.* */Kconfig)
+kconfig = $(kconfig-check)(cd $(confdir) && srctree=$(srctree) $(1) $(srctree)/Kconfig)
+kconfig-check = $(if $(shell command -v $(CONF)),,$(error $(CONF) not found: \
+	install kconfig-frontends-nox (sh scripts/install-deps.sh build)))
+
+PHONY += menuconfig nconfig oldconfig olddefconfig savedefconfig defconfig
+menuconfig nconfig oldconfig olddefconfig:
+	$(Q)mkdir -p $(confdir)
+	$(Q)$(call kconfig,$(if $(filter menuconfig,$@),$(MCONF),$(if $(filter nconfig,$@),$(NCONF),$(CONF) --$@)))
+
+# The minimal file that gives this configuration, for configs/.
+savedefconfig:
+	$(Q)$(call kconfig,$(CONF) --savedefconfig=defconfig)
+
+defconfig: configs/defconfig FORCE
+	$(Q)mkdir -p $(confdir)
+	$(Q)$(call kconfig,$(CONF) --defconfig=$(srctree)/$<)
+
+%_defconfig: configs/%_defconfig FORCE
+	$(Q)mkdir -p $(confdir)
+	$(Q)$(call kconfig,$(CONF) --defconfig=$(srctree)/$<)
+
+ifneq ($(build-goals),)
+
+# A plain "make" in a fresh tree starts from the defaults.
+$(dot-config):
+	@echo "*** No $@: creating it from configs/defconfig"
+	$(Q)mkdir -p $(confdir)
+	$(Q)$(call kconfig,$(CONF) --defconfig=$(srctree)/configs/defconfig)
+
+# --silentoldconfig writes auto.conf and autoconf.h (always, so every
+# object rebuilds after .config changes), but aborts when a symbol is new
+# or invalid and stdin is no terminal: give such symbols their defaults
+# first, and say so.
+$(autoconf-mk) $(autoconf-h) &: $(dot-config) $(kconfig-files)
+	$(call msg,CONF,$(autoconf-h))
+	$(Q)mkdir -p $(confdir)/include/config $(confdir)/include/generated
+	$(Q)new=$$( $(call kconfig,$(CONF) --listnewconfig) ); \
+	if [ -n "$$new" ]; then \
+		echo "*** $(dot-config): new or invalid, set to defaults:" $$new; \
+		$(call kconfig,$(CONF) --olddefconfig) >/dev/null; \
+	fi
+	$(Q)$(call kconfig,$(CONF) --silentoldconfig)
+
+# Make remakes auto.conf (and .config) first, then restarts with it read.
+-include $(autoconf-mk)
+
+endif # build-goals
+
+# ---------------------------------------------------------------------------
+# The library
+
+# Read the fragments one at a time and keep each directory's obj-y, each
+# object once (a line listed twice would otherwise be linked twice).
+# libs-y collects the libraries the objects need (-lyaml, ...).
+uniq = $(if $(1),$(firstword $(1)) $(call uniq,$(filter-out $(firstword $(1)),$(1))))
+libs-y :=
+define read-fragment
+obj-y :=
+include $(1)/Makefile
+objs-$(1) := $$(addprefix $(outdir)/$(1)/,$$(call uniq,$$(obj-y)))
+endef
+$(foreach d,$(subdirs),$(eval $(call read-fragment,$(d))))
+objs := $(foreach d,$(subdirs),$(objs-$(d)))
+
+hak-cflags := -std=gnu11 $(CFLAGS) -fPIC -pthread -fvisibility=hidden \
+	-ftls-model=initial-exec -Wall -Wextra \
+	-fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
+	-fno-builtin-realloc
+# $(O)/include comes first: a root include/generated/ left by the
+# default build must not shadow this configuration's autoconf.h.
+conf-include := $(if $(O),-I$(O)/include)
+hak-cppflags := $(conf-include) -Iinclude -Icore
+depflags := -MMD -MP
+
+libs := $(outdir)/libhakmem.so $(outdir)/libhakmem.a
+PHONY += libs
+libs: $(libs)
+
+$(outdir)/%.o: %.c $(autoconf-h)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(hak-cppflags) $(hak-cflags) $(depflags) -c -o $@ $<
+
+# -z defs turns a missing object (a backend configured out, say) into a
+# link error instead of a failure when the library is loaded.
+$(outdir)/libhakmem.so: $(objs) scripts/check-exports.sh
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -pthread $(LDFLAGS) -Wl,-z,defs -o $@ $(objs) $(call uniq,$(libs-y))
+	$(call msg,EXPORTS,$@)
+	$(Q)NM="$(NM)" sh scripts/check-exports.sh $@
+
+# Start from an empty archive so objects configured out do not linger.
+$(outdir)/libhakmem.a: $(objs)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $(objs)
+
+# ---------------------------------------------------------------------------
+# Tools: benchmarks and helpers, built with the plain compiler and not
+# linked with hakmem (they are run under LD_PRELOAD to compare allocators).
+
+tool-bins := $(patsubst %.c,$(outdir)/%,$(wildcard tools/*.c))
+PHONY += tools
+tools: $(tool-bins)
+
+$(outdir)/tools/%: tools/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -pthread -Wall $(depflags) -o $@ $< -lm
+
+# ---------------------------------------------------------------------------
+# Tests: test/<dir>/test_<name>.c is a Check program, built as
+# $(outdir)/test/<dir>/test_<name>.  test/unit/ links the static library
+# to reach internals; every other directory links libhakmem.so, named
+# before libcheck and kept even if unused (--no-as-needed), so that the
+# whole process allocates through hakmem.
+
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+test-bins := $(patsubst %.c,$(outdir)/%,$(wildcard test/*/test_*.c))
+test-cflags := -std=gnu11 $(CFLAGS) -pthread -Wall -Wextra \
+	-fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
+	-fno-builtin-realloc $(conf-include) -Iinclude $(CHECK_CFLAGS)
+need-check = $(if $(CHECK_LIBS),,$(error pkg-config finds no "check": run scripts/install-deps.sh test))
+
+PHONY += tests
+tests: $(test-bins)
+
+$(outdir)/test/unit/%: test/unit/%.c $(outdir)/libhakmem.a $(autoconf-h)
+	$(need-check)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(test-cflags) -Icore $(depflags) -o $@ $< \
+		$(outdir)/libhakmem.a $(call uniq,$(libs-y)) $(CHECK_LIBS)
+
+$(outdir)/test/%: test/%.c $(outdir)/libhakmem.so $(autoconf-h)
+	$(need-check)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(test-cflags) $(depflags) -o $@ $< \
+		-L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
+		-Wl,-rpath,$(abspath $(outdir)) $(CHECK_LIBS)
+
+# "make runtests" runs this configuration's test programs and sums them
+# up; "make test" calls it once per configuration with a shared results
+# file and prints one summary at the end.
+ifeq ($(origin TEST_RESULTS),undefined)
+TEST_RESULTS := $(outdir)/test-results
+runtests-alone := 1
+endif
+export CK_FORK ?= yes
+
+PHONY += runtests
+runtests: libs tests
+	$(if $(runtests-alone),@rm -f $(TEST_RESULTS))
+	$(Q)for t in $(test-bins); do \
+		TIMEOUT=$(TEST_TIMEOUT) sh scripts/run-test.sh $(TEST_RESULTS) $$t.log $$t; \
+	done
+	$(if $(runtests-alone),$(Q)sh scripts/test-summary.sh $(TEST_RESULTS))
+
+-include $(objs:.o=.d) $(addsuffix .d,$(tool-bins) $(test-bins))
+
+# ---------------------------------------------------------------------------
+# Goals that need no configuration
+
+# Everything a clean checkout needs: install missing packages, then the
+# default configuration, then the debug one, then real programs under
+# LD_PRELOAD.  Each step is a make of its own so that it sees the
+# configuration (and the packages) the step before it made.
+test-results := $(abspath $(outdir))/test-results
+PHONY += test check
+test check:
+	$(Q)sh scripts/install-deps.sh test
+	@mkdir -p $(outdir)
+	@rm -f $(test-results)
+	$(Q)$(MAKE) all runtests TEST_RESULTS=$(test-results)
+	$(Q)[ -f $(DEBUG_O)/.config ] || $(MAKE) O=$(DEBUG_O) debug_defconfig
+	$(Q)$(MAKE) O=$(DEBUG_O) all runtests TEST_RESULTS=$(test-results)
+	$(Q)if [ -f test/programs/run.sh ]; then \
+		TIMEOUT=$(PROGRAMS_TIMEOUT) sh scripts/run-test.sh $(test-results) \
+			$(outdir)/test/programs.log \
+			$$([ -x test/programs/run.sh ] || echo sh) test/programs/run.sh \
+			$(abspath $(outdir))/libhakmem.so; \
+	fi
+	$(Q)sh scripts/test-summary.sh $(test-results)
+
+PHONY += install-deps
+install-deps:
+	$(Q)sh scripts/install-deps.sh all
+
+PHONY += install
+install: libs
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+	install -m 644 $(wildcard include/hakmem*.h) $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(outdir)/libhakmem.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(outdir)/libhakmem.a $(DESTDIR)$(PREFIX)/lib/
+ifneq ($(wildcard tools/hakmem),)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 tools/hakmem $(DESTDIR)$(PREFIX)/bin/
+endif
+
+# clean keeps the configuration; without O= it leaves build/debug alone.
+PHONY += clean distclean
+clean:
+	$(call msg-raw,CLEAN,$(outdir))
+	$(Q)rm -rf $(addprefix $(outdir)/,core policies backends frontends test tools) \
+		$(outdir)/libhakmem.so $(outdir)/libhakmem.a $(outdir)/test-results
+
+distclean: clean
+	$(call msg-raw,CLEAN,$(dot-config) $(confpre)include/generated $(confpre)include/config)
+	$(Q)rm -rf $(dot-config) $(dot-config).old \
+		$(confpre)include/generated $(confpre)include/config
+ifeq ($(O),)
+	$(Q)rm -rf build
+else
+	@rmdir $(O)/include $(O) 2>/dev/null || true
+endif
+
+PHONY += help
+help:
+	@echo 'Configuration (writes $(dot-config)):'
+	@echo '  menuconfig         - edit the configuration in a menu (ncurses)'
+	@echo '  nconfig            - the same, newer look'
+	@echo '  oldconfig          - update .config, asking about new symbols'
+	@echo '  olddefconfig       - update .config, new symbols get their defaults'
+	@echo '  defconfig          - new .config from configs/defconfig'
+	@$(foreach f,$(filter-out configs/defconfig,$(wildcard configs/*_defconfig)), \
+		printf '  %-18s - new .config from %s\n' $(notdir $(f)) $(f);)
+	@echo '  savedefconfig      - write the minimal file for this .config'
+	@echo '                       to $(confdir)/defconfig'
+	@echo
+	@echo 'Building (into $(outdir)/):'
+	@echo '  all                - libhakmem.so, libhakmem.a and the tools (default)'
+	@echo '  libs               - libhakmem.so and libhakmem.a only'
+	@echo '  tools              - tools/*.c (benchmarks; not linked with hakmem)'
+	@echo '  tests              - build the test programs without running them'
+	@echo '  install            - install headers, libraries and tools/hakmem'
+	@echo '                       into $$(DESTDIR)$$(PREFIX) (PREFIX=$(PREFIX))'
+	@echo
+	@echo 'Testing:'
+	@echo '  test, check        - install missing packages, then build and run every'
+	@echo '                       test for the default and debug configurations,'
+	@echo '                       then test/programs; ends with "N passed, N failed"'
+	@echo '  runtests           - build and run the test programs of this configuration'
+	@echo '  install-deps       - install the packages for building, tests and benchmarks'
+	@echo
+	@echo 'Cleaning:'
+	@echo '  clean              - remove objects, libraries, tests and tools'
+	@echo '  distclean          - clean, and remove the configuration$(if $(O),, and build/)'
+	@echo
+	@echo 'Variables:'
+	@echo '  O=DIR              - put .config, include/generated/ and all outputs in DIR'
+	@echo '  V=1                - print full commands'
+	@echo '  CFLAGS=...         - optimisation and debug flags (default: -O2 -g)'
+	@echo '  DEBUG_O=DIR        - where make test builds the debug configuration ($(DEBUG_O))'
+	@echo '  TEST_TIMEOUT=S     - seconds each test program may run ($(TEST_TIMEOUT))'
+
+PHONY += FORCE
+FORCE:
+
+endif # one kind of goal
+
+.PHONY: $(PHONY)

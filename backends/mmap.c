@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+/*
+ * backends/mmap.c - the default backend: anonymous private mappings.
+ *
+ * Reservations are over-mapped and trimmed to the requested alignment, so
+ * no address space is held beyond what was asked for (start-up works under
+ * a small ulimit -v).  Decommit is MADV_DONTNEED: RSS falls at once and
+ * the pages read as zero when touched again.  MAP_NORESERVE keeps strict
+ * overcommit accounting from charging address space nobody touched.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "backend.h"
+
+static size_t mmap_page_size(void)
+{
+	static size_t page;
+
+	if (!page) {
+		long p = sysconf(_SC_PAGESIZE);
+
+		page = p > 0 ? (size_t)p : 4096;
+	}
+	return page;
+}
+
+static void *mmap_reserve(size_t size, size_t align)
+{
+	size_t page = mmap_page_size();
+	int saved = errno;
+	void *p;
+
+	if (align < page)
+		align = page;
+	if (size > SIZE_MAX - align)
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		errno = saved;
+		return NULL;
+	}
+	if (((uintptr_t)p & (align - 1)) == 0)
+		return p;
+
+	/* Unaligned: map again with room to spare and trim both ends. */
+	munmap(p, size);
+	p = mmap(NULL, size + align - page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		errno = saved;
+		return NULL;
+	}
+	uintptr_t start = (uintptr_t)p;
+	uintptr_t aligned = HAK_ALIGN_UP(start, align);
+	size_t head = aligned - start;
+	size_t tail = align - page - head;
+
+	if (head)
+		munmap(p, head);
+	if (tail)
+		munmap((void *)(aligned + size), tail);
+	errno = saved;
+	return (void *)aligned;
+}
+
+static int mmap_decommit(void *addr, size_t size)
+{
+	size_t page = mmap_page_size();
+	uintptr_t start = HAK_ALIGN_UP((uintptr_t)addr, page);
+	uintptr_t end = HAK_ALIGN_DOWN((uintptr_t)addr + size, page);
+	int saved = errno, ret = 0;
+
+	if (end > start && madvise((void *)start, end - start, MADV_DONTNEED))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+static int mmap_release(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+
+	if (munmap(addr, size))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+const struct hak_backend_ops hak_backend_mmap = {
+	.name = "mmap",
+	.caps = HAK_BACKEND_LAZY_COMMIT | HAK_BACKEND_CAN_RETURN | HAK_BACKEND_ZEROED,
+	.reserve = mmap_reserve,
+	.commit = NULL,
+	.decommit = mmap_decommit,
+	.release = mmap_release,
+	.page_size = mmap_page_size,
+};

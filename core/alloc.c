@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/alloc.c - zeroed, aligned and resized allocation over the fast
+ * paths.  Errors: NULL with errno ENOMEM (or EINVAL for an alignment
+ * that is not a power of two); a failed resize leaves the block intact.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "init.h"
+
+void *hak_alloc_zeroed(size_t nmemb, size_t size, const void *site)
+{
+	size_t total;
+	void *p;
+
+	if (__builtin_mul_overflow(nmemb, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = hak_alloc(total, site);
+	if (!p)
+		return NULL;
+	/* Fresh mappings are already zero: touching them would only cost RSS. */
+	if (total <= HAK_SMALL_MAX || !hak_large_fresh(p))
+		memset(p, 0, total);
+	return p;
+}
+
+void *hak_alloc_aligned(size_t align, size_t size, const void *site)
+{
+	if (!align || (align & (align - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align <= HAK_MIN_ALIGN)
+		return hak_alloc(size, site);
+	hak_init();
+	/* A class whose block size is a multiple of align gives aligned
+	 * blocks: slab starts are 4 KiB aligned. */
+	if (align <= 4096 && size <= HAK_SMALL_MAX) {
+		int cls = hak_class_aligned(size, align);
+
+		if (cls >= 0)
+			return hak_small_alloc(hak_class_size[cls]);
+	}
+	return hak_large_alloc(size, align, site);
+}
+
+void *hak_resize(void *p, size_t size, const void *site)
+{
+	size_t have;
+	void *q;
+
+	if (!p)
+		return hak_alloc(size, site);
+	if (size == 0) {
+		hak_dealloc(p);
+		return NULL;
+	}
+	have = hak_usable(p);
+	/* Keep the block when it fits and would not waste more than half. */
+	if (size <= have && size >= have / 2)
+		return p;
+	q = hak_alloc(size, site);
+	if (!q)
+		return NULL;
+	memcpy(q, p, size < have ? size : have);
+	hak_dealloc(p);
+	return q;
+}

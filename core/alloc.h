@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/alloc.h - the core's entry points for the frontends.
+ *
+ * hak_alloc() and hak_dealloc() are the inline fast paths every frontend
+ * builds on; the rest are slow by nature and live in alloc.c.  Sizes are
+ * checked here, not in the frontends: NULL + ENOMEM for what cannot be
+ * had, EINVAL for a bad alignment (frontends map errors to their own
+ * contracts).
+ */
+#ifndef HAK_ALLOC_H
+#define HAK_ALLOC_H
+
+#include "heap.h"
+#include "large.h"
+
+HAK_FASTPATH void *hak_alloc(size_t size, const void *site)
+{
+	if (hak_likely(size <= HAK_SMALL_MAX))
+		return hak_small_alloc(size);
+	return hak_large_alloc(size, 0, site);
+}
+
+HAK_FASTPATH void hak_dealloc(void *p)
+{
+	hak_free_block(p);
+}
+
+void *hak_alloc_zeroed(size_t nmemb, size_t size, const void *site);
+void *hak_alloc_aligned(size_t align, size_t size, const void *site);
+void *hak_resize(void *p, size_t size, const void *site);
+
+#endif /* HAK_ALLOC_H */

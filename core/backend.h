@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/backend.h - the backend the core runs on.
+ *
+ * One backend is active per process, chosen at build time; the core calls
+ * it through hak_backend so a decorator can be slotted in without touching
+ * callers.  Backends include this header only for the ops type and the
+ * descriptors they define.
+ */
+#ifndef HAK_CORE_BACKEND_H
+#define HAK_CORE_BACKEND_H
+
+#include <hakmem_backend.h>
+
+extern const struct hak_backend_ops hak_backend_mmap;
+
+/* The active backend (set before the first reservation, never changed). */
+extern const struct hak_backend_ops *hak_backend;
+
+#endif /* HAK_CORE_BACKEND_H */

@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/heap.c - slow paths of the thread heaps: refill, remote frees,
+ * slab life cycle, and the hand-over of slabs when a thread exits.
+ *
+ * Refill order for a class whose current slab ran dry (cheapest first):
+ *   1. blocks other threads freed into the current slab (remote list)
+ *   2. never-used blocks at the slab's bump pointer
+ *   3. a partial slab of this heap; full slabs are swept for remote frees
+ *      first when another thread raised the class's remote_hint
+ *   4. an abandoned slab of this class, adopted from an exited thread
+ *   5. an empty slab from this heap's cache, then one from the pool
+ *
+ * Full slabs.  A slab whose free list, remote list and bump area are all
+ * empty is flagged HAK_SLAB_F_FULL in its owner word and parked on the
+ * full list.  The flag makes every free into it take the slow path: a
+ * local free moves it back to the partial list; a remote free pushes the
+ * block and raises remote_hint.  The flag is set with a full barrier and
+ * the remote list re-read afterwards, and a remote freer reads the owner
+ * word before its push, so a push that misses the flag is seen by the
+ * re-read.  A periodic sweep of the full list bounds any remaining delay.
+ *
+ * Thread exit (pthread key destructor): every slab with blocks still out
+ * is marked HAK_OWNER_ABANDONED and queued per class; empty ones go back
+ * to the pool.  Other threads adopt queued slabs before taking new ones,
+ * and each exit also frees queued slabs that became empty, so memory does
+ * not grow with thread generations.
+ *
+ * Locks: heap_lock (heap pool) and abandon_lock, both leaves except that
+ * abandon_lock may be held while the pool lock is taken.  Fork order:
+ * heap_lock, abandon_lock, pool lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "heap.h"
+#include "large.h"
+#include "init.h"
+#include "backend.h"
+#include "stats.h"
+#include "validate.h"
+
+struct hak_slab hak_slab_empty;
+/* Every class of the empty heap is dry, so a thread's first malloc goes slow. */
+struct hak_heap hak_heap_empty = {
+	.cur = { [0 ... HAK_NCLASS_MAX - 1] = &hak_slab_empty },
+};
+HAK_TLS struct hak_heap *hak_heap_tls = &hak_heap_empty;
+
+static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hak_heap *heap_pool;	/* heaps of exited threads */
+static char *heap_chunk;		/* carving area for new heaps */
+static size_t heap_chunk_left;
+
+static pthread_mutex_t abandon_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hak_slab *abandoned[HAK_NCLASS_MAX];
+static _Atomic unsigned abandoned_count;
+
+#define HEAP_SIZE HAK_ALIGN_UP(sizeof(struct hak_heap), 64)
+#define HEAP_CHUNK ((size_t)64 << 10)
+#define SWEEP_PERIOD 64
+#define POOL_TICK_PERIOD 32
+
+/* ---- lists (owner-private, doubly linked through slab->next/prev) ---- */
+
+static void list_push(struct hak_slab **head, struct hak_slab *s)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+}
+
+static void list_del(struct hak_slab **head, struct hak_slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+}
+
+/* ---- slab helpers ---- */
+
+static void slab_init(struct hak_heap *h, struct hak_slab *s, unsigned cls)
+{
+	char *start = hak_slab_start(s);
+	uint32_t size = hak_class_size[cls];
+
+	s->cls = (uint16_t)cls;
+	s->block_size = size;
+	s->capacity = (uint32_t)((size_t)(hak_slab_end(s) - start) / size);
+	s->bump = start;
+	s->free = NULL;
+	s->used = 0;
+	s->span = 0;
+	s->next = s->prev = NULL;
+	atomic_store_explicit(&s->remote, NULL, memory_order_relaxed);
+	atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_release);
+}
+
+/* Move blocks other threads freed onto the local free list. */
+static bool slab_collect(struct hak_slab *s)
+{
+	void *head;
+	uint32_t n = 1;
+
+	if (!atomic_load_explicit(&s->remote, memory_order_relaxed))
+		return false;
+	head = atomic_exchange_explicit(&s->remote, NULL, memory_order_acquire);
+	if (!head)
+		return false;
+
+	void **tail = head;
+
+	while (*tail) {
+		tail = *tail;
+		n++;
+	}
+	*tail = s->free;
+	s->free = head;
+	HAK_BUG_ON(n > s->used);
+	s->used -= n;
+	hak_stat_add(HAK_STAT_REMOTE_COLLECTED, n);
+	return true;
+}
+
+/* Thread never-used blocks onto the free list, a page or so at a time. */
+static bool slab_extend(struct hak_slab *s)
+{
+	char *end = hak_slab_end(s);
+	size_t size = s->block_size;
+	size_t left = (size_t)(end - s->bump) / size;
+	size_t n = 4096 / size;
+
+	if (!left)
+		return false;
+	if (n < 4)
+		n = 4;
+	if (n > left)
+		n = left;
+
+	char *b = s->bump;
+	void *first = b;
+
+	for (size_t i = 1; i < n; i++, b += size)
+		*(void **)b = b + size;
+	*(void **)b = s->free;
+	s->free = first;
+	s->bump = b + size;
+	return true;
+}
+
+static bool slab_refresh(struct hak_slab *s)
+{
+	return s->free || slab_collect(s) || slab_extend(s);
+}
+
+static void slab_release(struct hak_heap *h, struct hak_slab *s)
+{
+	if (h && h->nempty < CONFIG_HAKMEM_HEAP_EMPTY_SLABS) {
+		s->next = h->empty;
+		h->empty = s;
+		h->nempty++;
+		return;
+	}
+	hak_stat_add(HAK_STAT_SLAB_RELEASED, 1);
+	hak_pool_put_slab(s);
+}
+
+/*
+ * Park a dry slab on the full list.  Returns true when a racing remote
+ * free arrived after all and the slab can stay current.
+ */
+static bool heap_retire_full(struct hak_heap *h, struct hak_slab *s)
+{
+	uintptr_t mine = (uintptr_t)h | h->flags;
+
+	atomic_store_explicit(&s->owner, mine | HAK_SLAB_F_FULL, memory_order_seq_cst);
+	if (atomic_load_explicit(&s->remote, memory_order_seq_cst)) {
+		atomic_store_explicit(&s->owner, mine, memory_order_relaxed);
+		return slab_collect(s);
+	}
+	list_push(&h->full[s->cls], s);
+	return false;
+}
+
+/* Move full slabs that received remote frees back to the partial list. */
+static void heap_sweep_full(struct hak_heap *h, unsigned cls)
+{
+	struct hak_slab *s = h->full[cls], *next;
+	uintptr_t mine = (uintptr_t)h | h->flags;
+
+	atomic_store_explicit(&h->remote_hint[cls], 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	for (; s; s = next) {
+		next = s->next;
+		if (!atomic_load_explicit(&s->remote, memory_order_acquire))
+			continue;
+		list_del(&h->full[cls], s);
+		atomic_store_explicit(&s->owner, mine, memory_order_seq_cst);
+		slab_collect(s);
+		list_push(&h->partial[cls], s);
+	}
+}
+
+static struct hak_slab *heap_adopt(struct hak_heap *h, unsigned cls)
+{
+	struct hak_slab *s;
+
+	if (!atomic_load_explicit(&abandoned_count, memory_order_relaxed) ||
+	    !__atomic_load_n(&abandoned[cls], __ATOMIC_RELAXED))
+		return NULL;
+	pthread_mutex_lock(&abandon_lock);
+	while ((s = abandoned[cls])) {
+		list_del(&abandoned[cls], s);
+		atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+		atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_seq_cst);
+		hak_stat_add(HAK_STAT_SLAB_ADOPTED, 1);
+		if (slab_refresh(s))
+			break;
+		if (!heap_retire_full(h, s))
+			continue;
+		break;
+	}
+	pthread_mutex_unlock(&abandon_lock);
+	return s;
+}
+
+static struct hak_slab *heap_new_slab(struct hak_heap *h, unsigned cls)
+{
+	struct hak_slab *s = h->empty;
+
+	if (s) {
+		h->empty = s->next;
+		h->nempty--;
+		hak_stat_add(HAK_STAT_SLAB_REUSED, 1);
+	} else {
+		s = hak_pool_take_slab();
+		if (!s)
+			return NULL;
+		hak_stat_add(HAK_STAT_SLAB_NEW, 1);
+	}
+	slab_init(h, s, cls);
+	slab_extend(s);
+	return s;
+}
+
+/* Find a current slab for @cls with at least one free block. */
+static struct hak_slab *heap_refill(struct hak_heap *h, unsigned cls)
+{
+	struct hak_slab *s = h->cur[cls];
+
+	if (s != &hak_slab_empty) {
+		hak_validate_slab(s);
+		if (slab_refresh(s))
+			return s;
+		if (heap_retire_full(h, s))
+			return s;
+		h->cur[cls] = &hak_slab_empty;
+	}
+
+	if (atomic_load_explicit(&h->remote_hint[cls], memory_order_relaxed) ||
+	    ++h->sweep_tick[cls] % SWEEP_PERIOD == 0)
+		heap_sweep_full(h, cls);
+
+	while ((s = h->partial[cls])) {
+		list_del(&h->partial[cls], s);
+		if (slab_refresh(s))
+			goto found;
+		if (heap_retire_full(h, s))
+			goto found;
+	}
+	s = heap_adopt(h, cls);
+	if (!s)
+		s = heap_new_slab(h, cls);
+	if (!s)
+		return NULL;
+found:
+	h->cur[cls] = s;
+	return s;
+}
+
+/* ---- heap life cycle ---- */
+
+static struct hak_heap *heap_alloc(void)
+{
+	struct hak_heap *h;
+
+	pthread_mutex_lock(&heap_lock);
+	h = heap_pool;
+	if (h) {
+		heap_pool = h->next_free;
+	} else {
+		if (heap_chunk_left < HEAP_SIZE) {
+			heap_chunk = hak_backend->reserve(HEAP_CHUNK, 0);
+			heap_chunk_left = heap_chunk ? HEAP_CHUNK : 0;
+		}
+		if (heap_chunk_left >= HEAP_SIZE) {
+			h = (struct hak_heap *)heap_chunk;
+			heap_chunk += HEAP_SIZE;
+			heap_chunk_left -= HEAP_SIZE;
+		}
+	}
+	pthread_mutex_unlock(&heap_lock);
+	return h;
+}
+
+static struct hak_heap *heap_attach(void)
+{
+	struct hak_heap *h;
+
+	hak_init();
+	h = heap_alloc();
+	if (!h)
+		return NULL;
+	memset(h, 0, sizeof(*h));
+	for (unsigned c = 0; c < HAK_NCLASS_MAX; c++)
+		h->cur[c] = &hak_slab_empty;
+	h->flags = IS_ENABLED(CONFIG_HAKMEM_DEBUG_VALIDATE) ? HAK_SLAB_F_DEBUG : 0;
+	hak_heap_tls = h;
+	hak_stat_add(HAK_STAT_THREADS, 1);
+	hak_thread_attached(h);
+	return h;
+}
+
+/* Queue a slab that still has blocks out; or free it when it has none. */
+static void slab_abandon(struct hak_slab *s)
+{
+	slab_collect(s);
+	if (s->used == 0) {
+		hak_stat_add(HAK_STAT_SLAB_RELEASED, 1);
+		hak_pool_put_slab(s);
+		return;
+	}
+	atomic_store_explicit(&s->owner, HAK_OWNER_ABANDONED, memory_order_seq_cst);
+	list_push(&abandoned[s->cls], s);
+	atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
+}
+
+/* Free queued slabs whose last blocks came back while nobody owned them. */
+static void abandoned_reclaim(void)
+{
+	for (unsigned c = 0; c < hak_nclass; c++) {
+		struct hak_slab *s, *next;
+
+		for (s = abandoned[c]; s; s = next) {
+			next = s->next;
+			slab_collect(s);
+			if (s->used)
+				continue;
+			list_del(&abandoned[c], s);
+			atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+			hak_stat_add(HAK_STAT_SLAB_RELEASED, 1);
+			hak_pool_put_slab(s);
+		}
+	}
+}
+
+void hak_heap_detach(struct hak_heap *h)
+{
+	struct hak_slab *s, *next;
+
+	if (h == &hak_heap_empty)
+		return;
+	hak_heap_tls = &hak_heap_empty;
+
+	pthread_mutex_lock(&abandon_lock);
+	for (unsigned c = 0; c < HAK_NCLASS_MAX; c++) {
+		if (h->cur[c] != &hak_slab_empty)
+			slab_abandon(h->cur[c]);
+		for (s = h->partial[c]; s; s = next) {
+			next = s->next;
+			slab_abandon(s);
+		}
+		for (s = h->full[c]; s; s = next) {
+			next = s->next;
+			slab_abandon(s);
+		}
+	}
+	abandoned_reclaim();
+	pthread_mutex_unlock(&abandon_lock);
+
+	for (s = h->empty; s; s = next) {
+		next = s->next;
+		hak_pool_put_slab(s);
+	}
+
+	pthread_mutex_lock(&heap_lock);
+	h->next_free = heap_pool;
+	heap_pool = h;
+	pthread_mutex_unlock(&heap_lock);
+}
+
+void hak_heaps_lock(void)
+{
+	pthread_mutex_lock(&heap_lock);
+	pthread_mutex_lock(&abandon_lock);
+}
+
+void hak_heaps_unlock(void)
+{
+	pthread_mutex_unlock(&abandon_lock);
+	pthread_mutex_unlock(&heap_lock);
+}
+
+/* ---- slow paths called from the inline fast paths ---- */
+
+void *hak_small_alloc_slow(size_t size)
+{
+	struct hak_heap *h = hak_heap_tls;
+	struct hak_slab *s;
+
+	if (hak_unlikely(h == &hak_heap_empty)) {
+		h = heap_attach();
+		if (!h)
+			goto oom;
+	}
+	s = heap_refill(h, hak_class_of(size));
+	if (!s)
+		goto oom;
+	hak_stat_add(HAK_STAT_REFILL, 1);
+	if (++h->refills % POOL_TICK_PERIOD == 0)
+		hak_pool_tick();
+
+	void **b = s->free;
+
+	s->free = *b;
+	s->used++;
+	return b;
+oom:
+	errno = ENOMEM;
+	return NULL;
+}
+
+void hak_slab_emptied(struct hak_slab *s)
+{
+	struct hak_heap *h = hak_heap_tls;
+
+	if (h->cur[s->cls] == s)
+		return;
+	list_del(&h->partial[s->cls], s);
+	slab_release(h, s);
+}
+
+static void free_remote(struct hak_slab *s, void *p, uintptr_t owner)
+{
+	/*
+	 * Read everything needed before the push: once the block is on the
+	 * list, the owner may empty the slab and its superslab may go away.
+	 * Heaps are never unmapped, so a stale owner costs a spurious hint.
+	 */
+	_Atomic uint8_t *hint = NULL;
+	void *old = atomic_load_explicit(&s->remote, memory_order_relaxed);
+
+	if (owner & HAK_SLAB_F_FULL)
+		hint = &((struct hak_heap *)(owner & ~HAK_SLAB_F_MASK))->remote_hint[s->cls];
+	do {
+		*(void **)p = old;
+	} while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, p,
+							memory_order_seq_cst,
+							memory_order_relaxed));
+	if (hint)
+		atomic_store_explicit(hint, 1, memory_order_relaxed);
+	hak_stat_add(HAK_STAT_REMOTE_FREE, 1);
+}
+
+/*
+ * A free into a slab whose thread exited: adopt the slab, so the rest of
+ * its blocks come home with local frees and it is released once empty.
+ * Returns false when another thread adopted it first.
+ */
+static bool heap_adopt_on_free(struct hak_heap *h, struct hak_slab *s)
+{
+	bool won = false;
+
+	pthread_mutex_lock(&abandon_lock);
+	if (atomic_load_explicit(&s->owner, memory_order_relaxed) == HAK_OWNER_ABANDONED) {
+		list_del(&abandoned[s->cls], s);
+		atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+		atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_seq_cst);
+		won = true;
+	}
+	pthread_mutex_unlock(&abandon_lock);
+	if (!won)
+		return false;
+	hak_stat_add(HAK_STAT_SLAB_ADOPTED, 1);
+	slab_collect(s);
+	list_push(&h->partial[s->cls], s);
+	return true;
+}
+
+void hak_free_slow(void *p)
+{
+	struct hak_large_hdr *lh;
+	struct hak_slab *s;
+	uintptr_t owner;
+	int saved = errno;	/* free() never changes errno */
+
+	if (hak_ptr_kind(p, &s, &lh) != HAK_PTR_SMALL) {
+		hak_large_free(p, lh);
+		errno = saved;
+		return;
+	}
+
+	owner = atomic_load_explicit(&s->owner, memory_order_seq_cst);
+	struct hak_heap *h = hak_heap_tls;
+
+	if (owner == HAK_OWNER_ABANDONED && h != &hak_heap_empty && heap_adopt_on_free(h, s))
+		owner = (uintptr_t)h | h->flags;
+	if ((owner & ~HAK_SLAB_F_MASK) == (uintptr_t)h) {
+		hak_validate_free(s, p);
+		if (owner & HAK_SLAB_F_FULL) {
+			list_del(&h->full[s->cls], s);
+			atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_relaxed);
+			list_push(&h->partial[s->cls], s);
+		}
+		*(void **)p = s->free;
+		s->free = p;
+		if (--s->used == 0)
+			hak_slab_emptied(s);
+	} else if (owner == 0 || owner == HAK_OWNER_SPAN) {
+		hak_panic("free(): invalid pointer %p (not a live hakmem block)", p);
+	} else {
+		free_remote(s, p, owner);
+	}
+	errno = saved;
+}
+
+/* ---- classification ---- */
+
+enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
+			       struct hak_large_hdr **hdr)
+{
+	uintptr_t off = (uintptr_t)p & HAK_SS_MASK;
+	struct hak_superslab *ss = hak_ss_of(p);
+
+	*slab = NULL;
+	*hdr = hak_large_hdr_of(p);
+	if (off && ss->magic == HAK_SS_MAGIC) {
+		struct hak_slab *s = hak_slab_of(p);
+
+		if (atomic_load_explicit(&s->owner, memory_order_relaxed) != HAK_OWNER_SPAN) {
+			*slab = s;
+			return HAK_PTR_SMALL;
+		}
+	}
+	return HAK_PTR_LARGE;
+}
+
+size_t hak_usable(const void *p)
+{
+	struct hak_large_hdr *lh;
+	struct hak_slab *s;
+
+	if (!p)
+		return 0;
+	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL)
+		return s->block_size;
+	if (!hak_large_hdr_valid(lh))
+		hak_panic("malloc_usable_size(): invalid pointer %p", p);
+	return hak_large_size(lh);
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/heap.h - thread-local heaps and the small-block fast paths.
+ *
+ * Each thread that allocates gets a struct hak_heap, reached through one
+ * initial-exec TLS pointer (8 bytes of static TLS, so dlopen of the
+ * library works).  Before a thread's first allocation that pointer names
+ * hak_heap_empty, whose current slab in every class has no free blocks:
+ * the first malloc falls to the slow path, which attaches a real heap.  No
+ * "is this thread initialised" test sits on the fast path.
+ *
+ * The heap keeps, per size class, a current slab (the fast path pops its
+ * free list), a list of partial slabs and a list of full ones.  Only the
+ * owning thread touches these; other threads only push onto a slab's
+ * remote list and, for a full slab, raise the class's remote_hint so the
+ * owner sweeps its full list on its next slow path.
+ *
+ * Fast paths (inline here): allocation is a class lookup and a pop; a free
+ * of a block this thread owns is a push.  No locks, no atomics, no
+ * indirect calls.
+ */
+#ifndef HAK_HEAP_H
+#define HAK_HEAP_H
+
+#include "superslab.h"
+#include "sizeclass.h"
+
+struct hak_heap {
+	struct hak_slab *cur[HAK_NCLASS_MAX];
+	struct hak_slab *partial[HAK_NCLASS_MAX];
+	struct hak_slab *full[HAK_NCLASS_MAX];
+	struct hak_slab *empty;		/* cached empty slabs */
+	unsigned nempty;
+	uintptr_t flags;		/* HAK_SLAB_F_DEBUG when validating */
+	unsigned refills;		/* slow-path count, paces pool ticks */
+	struct hak_heap *next_free;	/* heap pool */
+	uint8_t sweep_tick[HAK_NCLASS_MAX];
+	/* Written by other threads: its own cache lines. */
+	_Alignas(64) _Atomic uint8_t remote_hint[HAK_NCLASS_MAX];
+};
+
+extern struct hak_heap hak_heap_empty;
+extern struct hak_slab hak_slab_empty;
+extern HAK_TLS struct hak_heap *hak_heap_tls;
+
+void *hak_small_alloc_slow(size_t size) HAK_SLOWPATH;
+void hak_free_slow(void *p) HAK_SLOWPATH;
+void hak_slab_emptied(struct hak_slab *s) HAK_SLOWPATH;
+
+void hak_heap_detach(struct hak_heap *h);
+void hak_heaps_lock(void);
+void hak_heaps_unlock(void);
+
+/* Pop a block of @size (<= HAK_SMALL_MAX) from this thread's heap. */
+HAK_FASTPATH void *hak_small_alloc(size_t size)
+{
+	struct hak_slab *s = hak_heap_tls->cur[hak_class_of(size)];
+	void **b = s->free;
+
+	if (hak_unlikely(!b))
+		return hak_small_alloc_slow(size);
+	s->free = *b;
+	s->used++;
+	return b;
+}
+
+/*
+ * Free any block.  Blocks at offset 0 of a superslab-sized window are
+ * NULL or large; everything else is looked up as a small block, and a
+ * large block's header makes that lookup fail the owner compare.
+ */
+HAK_FASTPATH void hak_free_block(void *p)
+{
+	uintptr_t off = (uintptr_t)p & HAK_SS_MASK;
+
+	if (hak_unlikely(off == 0)) {
+		if (p)
+			hak_free_slow(p);
+		return;
+	}
+
+	struct hak_slab *s = &((struct hak_superslab *)((uintptr_t)p - off))
+				      ->slabs[off >> HAK_SLAB_SHIFT];
+
+	if (hak_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
+		       (uintptr_t)hak_heap_tls)) {
+		*(void **)p = s->free;
+		s->free = p;
+		if (hak_unlikely(--s->used == 0))
+			hak_slab_emptied(s);
+		return;
+	}
+	hak_free_slow(p);
+}
+
+#endif /* HAK_HEAP_H */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what every core file needs: build configuration, branch
+ * hints, fast/slow path markers, assertions and the derived geometry.
+ *
+ * Nothing here allocates or touches global state.
+ */
+#ifndef HAK_INTERNAL_H
+#define HAK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <generated/autoconf.h>
+
+/* IS_ENABLED(CONFIG_X): 1 when a bool option is y, else 0, usable in plain C. */
+#define __HAK_ARG_PLACEHOLDER_1 0,
+#define __hak_take_second(ignored, val, ...) val
+#define __hak_is_defined(x) ___hak_is_defined(x)
+#define ___hak_is_defined(val) ____hak_is_defined(__HAK_ARG_PLACEHOLDER_##val)
+#define ____hak_is_defined(arg1_or_junk) __hak_take_second(arg1_or_junk 1, 0, 0)
+#define IS_ENABLED(option) __hak_is_defined(option)
+
+#define hak_likely(x)   __builtin_expect(!!(x), 1)
+#define hak_unlikely(x) __builtin_expect(!!(x), 0)
+
+#define HAK_FASTPATH static inline __attribute__((always_inline))
+#define HAK_SLOWPATH __attribute__((noinline, cold))
+#define HAK_HIDDEN   __attribute__((visibility("hidden")))
+#define HAK_TLS      __thread __attribute__((tls_model("initial-exec")))
+
+#define HAK_ALIGN_UP(x, a)   (((x) + ((a) - 1)) & ~((uintptr_t)(a) - 1))
+#define HAK_ALIGN_DOWN(x, a) ((x) & ~((uintptr_t)(a) - 1))
+
+/* Geometry.  A superslab is a naturally aligned region cut into slabs. */
+#define HAK_SS_SHIFT     CONFIG_HAKMEM_SUPERSLAB_SHIFT
+#define HAK_SS_SIZE      ((size_t)1 << HAK_SS_SHIFT)
+#define HAK_SS_MASK      (HAK_SS_SIZE - 1)
+#define HAK_SLAB_SHIFT   CONFIG_HAKMEM_SLAB_SHIFT
+#define HAK_SLAB_SIZE    ((size_t)1 << HAK_SLAB_SHIFT)
+#define HAK_SLABS_PER_SS (HAK_SS_SIZE >> HAK_SLAB_SHIFT)
+
+/* Small blocks are at most half a slab, whatever the configuration asks. */
+#define HAK_SMALL_MAX \
+	((size_t)CONFIG_HAKMEM_SMALL_MAX < HAK_SLAB_SIZE / 2 ? \
+	 (size_t)CONFIG_HAKMEM_SMALL_MAX : HAK_SLAB_SIZE / 2)
+
+#define HAK_MIN_ALIGN 16
+
+_Static_assert(HAK_SLABS_PER_SS >= 4 && HAK_SLABS_PER_SS <= 64,
+	       "a superslab must hold 4 to 64 slabs: adjust HAKMEM_SUPERSLAB_SHIFT or HAKMEM_SLAB_SHIFT");
+
+void hak_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2), cold));
+void hak_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
+
+#define HAK_BUG_ON(cond)                                                      \
+	do {                                                                  \
+		if (IS_ENABLED(CONFIG_HAKMEM_DEBUG) && hak_unlikely(cond))    \
+			hak_panic("assertion '%s' failed at %s:%d", #cond,    \
+				  __FILE__, __LINE__);                        \
+	} while (0)
+
+/* Milliseconds from a monotonic coarse clock (slow paths only). */
+uint64_t hak_now_ms(void);
+
+#endif /* HAK_INTERNAL_H */

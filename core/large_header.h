@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/large_header.h - the one layout of the large-block header.
+ *
+ * Every block above the small limit is preceded by this 64-byte header.
+ * Nothing outside this file reads or writes its fields directly.
+ *
+ *   block - 64                                              block
+ *   +-------+-------+-------+-------+-------+-----+-----+-------+-------+---
+ *   | magic | size  | base  |  len  | site  | cls |flags| birth | check | data
+ *   +-------+-------+-------+-------+-------+-----+-----+-------+-------+---
+ *     8 B     8 B     8 B     8 B     8 B    4 B   4 B    8 B     8 B
+ *
+ *   magic  HAK_LARGE_MAGIC; not a canonical address, so it never equals a
+ *          heap pointer (see below)
+ *   size   usable bytes from the block to the end of its memory
+ *   base   start of the memory the block lives in (mapping or span)
+ *   len    length of that memory
+ *   site   the call site that asked for it (__builtin_return_address)
+ *   cls    large size class: log2 of the rounded size (for caching)
+ *   flags  HAK_LARGE_F_*: where the memory came from
+ *   birth  allocation time in ms (block lifetimes for the policies)
+ *   check  magic ^ size ^ base: catches a header overwritten by an overflow
+ *          of the block before it
+ *
+ * Placement.  A mapped block's memory starts on a superslab boundary B;
+ * the header sits at B + 64 and the block at B + 128, unless a larger
+ * alignment pushes the block further in (the header always directly
+ * precedes it).  B + 64 is where a superslab keeps slab 0's owner word, so
+ * the small free fast path, which masks any pointer to its superslab and
+ * compares that word with its heap, reads the magic here and falls to the
+ * slow path: one compare serves both kinds of block.  A block aligned to
+ * the superslab size itself sits at offset 0 and is recognised by that
+ * offset.  A span block (carved from slabs of a superslab) has its header
+ * at the start of its first slab and its slabs owned by HAK_OWNER_SPAN.
+ */
+#ifndef HAK_LARGE_HEADER_H
+#define HAK_LARGE_HEADER_H
+
+#include "internal.h"
+
+#define HAK_LARGE_MAGIC 0xa11ce0f1a46eb10cULL
+
+#define HAK_LARGE_F_MAPPED 0x1u	/* own mapping: release on free */
+#define HAK_LARGE_F_SPAN   0x2u	/* slabs of a superslab */
+
+struct hak_large_hdr {
+	uint64_t magic;
+	size_t size;
+	void *base;
+	size_t len;
+	const void *site;
+	uint32_t cls;
+	uint32_t flags;
+	uint64_t birth;
+	uint64_t check;
+};
+
+_Static_assert(sizeof(struct hak_large_hdr) == 64, "large header is 64 bytes");
+
+#define HAK_LARGE_HDR_SIZE sizeof(struct hak_large_hdr)
+
+HAK_FASTPATH struct hak_large_hdr *hak_large_hdr_of(const void *block)
+{
+	return (struct hak_large_hdr *)((uintptr_t)block - HAK_LARGE_HDR_SIZE);
+}
+
+HAK_FASTPATH uint64_t hak_large_check(const struct hak_large_hdr *h)
+{
+	return h->magic ^ (uint64_t)h->size ^ (uint64_t)(uintptr_t)h->base;
+}
+
+HAK_FASTPATH void hak_large_hdr_init(struct hak_large_hdr *h, size_t size, void *base,
+				      size_t len, const void *site, uint32_t flags)
+{
+	h->magic = HAK_LARGE_MAGIC;
+	h->size = size;
+	h->base = base;
+	h->len = len;
+	h->site = site;
+	h->cls = (uint32_t)(64 - __builtin_clzll((unsigned long long)size | 1));
+	h->flags = flags;
+	h->birth = hak_now_ms();
+	h->check = hak_large_check(h);
+}
+
+HAK_FASTPATH bool hak_large_hdr_valid(const struct hak_large_hdr *h)
+{
+	return h->magic == HAK_LARGE_MAGIC && h->check == hak_large_check(h);
+}
+
+HAK_FASTPATH size_t hak_large_size(const struct hak_large_hdr *h) { return h->size; }
+HAK_FASTPATH void *hak_large_base(const struct hak_large_hdr *h) { return h->base; }
+HAK_FASTPATH size_t hak_large_len(const struct hak_large_hdr *h) { return h->len; }
+HAK_FASTPATH const void *hak_large_site(const struct hak_large_hdr *h) { return h->site; }
+HAK_FASTPATH uint32_t hak_large_flags(const struct hak_large_hdr *h) { return h->flags; }
+HAK_FASTPATH uint64_t hak_large_birth(const struct hak_large_hdr *h) { return h->birth; }
+HAK_FASTPATH uint32_t hak_large_class(const struct hak_large_hdr *h) { return h->cls; }
+
+#endif /* HAK_LARGE_HEADER_H */

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/sizeclass.c - builds the size-class tables (see sizeclass.h).
+ *
+ * Built at first use instead of at compile time so that the small limit
+ * stays a Kconfig number; the build is idempotent, so two threads racing
+ * through it write the same bytes.
+ */
+#include "sizeclass.h"
+
+uint8_t hak_size_class[(32768 >> 4) + 1];
+uint32_t hak_class_size[HAK_NCLASS_MAX];
+unsigned hak_nclass;
+
+void hak_sizeclass_init(void)
+{
+	unsigned n = 0;
+	size_t size = 16;
+
+	while (size <= HAK_SMALL_MAX && n < HAK_NCLASS_MAX) {
+		hak_class_size[n++] = (uint32_t)size;
+		if (size < 256) {
+			size += 16;
+		} else {
+			size_t pow = (size_t)1 << (63 - __builtin_clzll(size));
+
+			size += pow / 8;
+		}
+	}
+
+	unsigned cls = 0;
+
+	for (size_t i = 0; i <= (HAK_SMALL_MAX >> 4); i++) {
+		while (hak_class_size[cls] < (i << 4))
+			cls++;
+		hak_size_class[i] = (uint8_t)cls;
+	}
+	__atomic_store_n(&hak_nclass, n, __ATOMIC_RELEASE);
+}
+
+int hak_class_aligned(size_t size, size_t align)
+{
+	if (size > HAK_SMALL_MAX)
+		return -1;
+	for (unsigned c = hak_class_of(size); c < hak_nclass; c++)
+		if (hak_class_size[c] % align == 0)
+			return (int)c;
+	return -1;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/sizeclass.h - small size classes.
+ *
+ * Classes step by 16 bytes up to 256; above that each power-of-two range
+ * is cut into 8 equal steps, so a block is never more than 12.5% larger
+ * than the request that chose it.  Every class size is a multiple of 16.
+ * hak_size_class[] maps (size + 15) / 16 to a class: one load on the fast
+ * path.  The table is filled once by hak_sizeclass_init(); before that it
+ * reads as class 0, which only ever sends the caller to the slow path
+ * (the empty heap has no free blocks in any class).
+ */
+#ifndef HAK_SIZECLASS_H
+#define HAK_SIZECLASS_H
+
+#include "internal.h"
+
+/* 16 classes to 256, then 8 per doubling from 256 up to 32 KiB. */
+#define HAK_NCLASS_MAX 72
+
+extern uint8_t hak_size_class[(32768 >> 4) + 1];
+extern uint32_t hak_class_size[HAK_NCLASS_MAX];
+extern unsigned hak_nclass;
+
+void hak_sizeclass_init(void);
+
+HAK_FASTPATH unsigned hak_class_of(size_t size)
+{
+	return hak_size_class[(size + 15) >> 4];
+}
+
+/* Smallest class holding @size whose blocks are multiples of @align. */
+int hak_class_aligned(size_t size, size_t align);
+
+#endif /* HAK_SIZECLASS_H */

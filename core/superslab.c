@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/superslab.c - the pool of superslabs: slabs and spans for heaps,
+ * and the delayed return of free pages to the OS.
+ *
+ * All superslabs that have a free slab sit on one list under pool_lock.
+ * Heaps come here only when their own caches are empty or overflow, so the
+ * lock is off every fast path.  A freed slab stays committed ("dirty") for
+ * CONFIG_HAKMEM_PURGE_DELAY_MS so that a heap that frees and reallocates
+ * does not fault its pages in again; after the delay, purging decommits
+ * it, and a superslab whose slabs are all free and clean goes back to the
+ * backend.  Purging runs from the pool's own slow paths, never from a
+ * timer thread.
+ *
+ * Lock order: pool_lock is a leaf; nothing is called with it held that
+ * takes another hakmem lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "superslab.h"
+#include "backend.h"
+#include "stats.h"
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hak_superslab *pool_head;	/* superslabs with a free slab */
+static uint64_t pool_last_purge;
+static unsigned pool_dirty_ss;		/* superslabs with dirty slabs (racy hint) */
+
+#define SS_ALL_SLABS ((HAK_SLABS_PER_SS == 64) ? ~0ULL : ((1ULL << HAK_SLABS_PER_SS) - 1))
+
+void hak_pool_lock(void)
+{
+	pthread_mutex_lock(&pool_lock);
+}
+
+void hak_pool_unlock(void)
+{
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void hak_pool_reset_after_fork(void)
+{
+	pthread_mutex_init(&pool_lock, NULL);
+}
+
+static void pool_link(struct hak_superslab *ss)
+{
+	if (ss->in_pool)
+		return;
+	ss->in_pool = 1;
+	ss->prev = NULL;
+	ss->next = pool_head;
+	if (pool_head)
+		pool_head->prev = ss;
+	pool_head = ss;
+}
+
+static void pool_unlink(struct hak_superslab *ss)
+{
+	if (!ss->in_pool)
+		return;
+	ss->in_pool = 0;
+	if (ss->prev)
+		ss->prev->next = ss->next;
+	else
+		pool_head = ss->next;
+	if (ss->next)
+		ss->next->prev = ss->prev;
+}
+
+static struct hak_superslab *ss_new(void)
+{
+	struct hak_superslab *ss = hak_backend->reserve(HAK_SS_SIZE, HAK_SS_SIZE);
+
+	if (!ss)
+		return NULL;
+	/* Fresh mappings are zero; only non-zero fields are written. */
+	ss->magic = HAK_SS_MAGIC;
+	ss->free_mask = SS_ALL_SLABS;
+	ss->nfree = HAK_SLABS_PER_SS;
+	hak_stat_add(HAK_STAT_SS_MAPPED, 1);
+	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, (long)HAK_SS_SIZE);
+	return ss;
+}
+
+static void ss_release(struct hak_superslab *ss)
+{
+	pool_unlink(ss);
+	ss->magic = 0;
+	hak_backend->release(ss, HAK_SS_SIZE);
+	hak_stat_add(HAK_STAT_SS_RELEASED, 1);
+	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, -(long)HAK_SS_SIZE);
+}
+
+static void slab_decommit(struct hak_superslab *ss, unsigned i)
+{
+	char *start = (char *)ss + (i ? (size_t)i << HAK_SLAB_SHIFT : HAK_SS_HDR_SIZE);
+	char *end = (char *)ss + ((size_t)(i + 1) << HAK_SLAB_SHIFT);
+
+	hak_backend->decommit(start, (size_t)(end - start));
+	hak_stat_add(HAK_STAT_PURGED_SLABS, 1);
+}
+
+/*
+ * Decommit dirty slabs older than the purge delay and release superslabs
+ * that are wholly free and clean.  Called with pool_lock held.
+ */
+static void pool_purge_locked(uint64_t now, bool force)
+{
+	struct hak_superslab *ss = pool_head, *next;
+	uint64_t delay = CONFIG_HAKMEM_PURGE_DELAY_MS;
+	bool kept_spare = false;
+
+	pool_last_purge = now;
+	for (; ss; ss = next) {
+		next = ss->next;
+		if (ss->dirty_mask && (force || now - ss->dirty_since >= delay)) {
+			uint64_t dirty = ss->dirty_mask;
+
+			while (dirty) {
+				unsigned i = (unsigned)__builtin_ctzll(dirty);
+
+				dirty &= dirty - 1;
+				slab_decommit(ss, i);
+			}
+			ss->dirty_mask = 0;
+			pool_dirty_ss--;
+		}
+		if (ss->free_mask == SS_ALL_SLABS && !ss->dirty_mask) {
+			/* One clean spare saves a map/unmap pair on a see-saw. */
+			if (!kept_spare && !force) {
+				kept_spare = true;
+				continue;
+			}
+			ss_release(ss);
+		}
+	}
+}
+
+static void pool_maybe_purge_locked(void)
+{
+	uint64_t now = hak_now_ms();
+
+	if (now - pool_last_purge >= (CONFIG_HAKMEM_PURGE_DELAY_MS + 1) / 2)
+		pool_purge_locked(now, false);
+}
+
+/*
+ * Called now and then from heap slow paths, so that pages freed in a burst
+ * go back to the OS even when the pool itself is not used afterwards.
+ */
+void hak_pool_tick(void)
+{
+	if (!__atomic_load_n(&pool_dirty_ss, __ATOMIC_RELAXED) ||
+	    hak_now_ms() - __atomic_load_n(&pool_last_purge, __ATOMIC_RELAXED) <
+		    CONFIG_HAKMEM_PURGE_DELAY_MS)
+		return;
+	if (pthread_mutex_trylock(&pool_lock))
+		return;
+	pool_maybe_purge_locked();
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void hak_pool_purge(bool force)
+{
+	pthread_mutex_lock(&pool_lock);
+	pool_purge_locked(hak_now_ms(), force);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+/*
+ * Take @n contiguous free slabs from @ss.  A lone slab may be any slab,
+ * committed ones first; a span never uses
+ * slab 0, whose start is taken by the header.
+ */
+static int ss_take(struct hak_superslab *ss, unsigned n, bool span)
+{
+	uint64_t free = ss->free_mask;
+	int found = -1;
+
+	if (!span) {
+		uint64_t pick = free & ss->dirty_mask ? free & ss->dirty_mask : free;
+
+		found = pick ? __builtin_ctzll(pick) : -1;
+	} else {
+		uint64_t want = (n == 64) ? ~0ULL : ((1ULL << n) - 1);
+
+		for (unsigned i = 1; i + n <= HAK_SLABS_PER_SS; i++) {
+			if (((free >> i) & want) == want) {
+				found = (int)i;
+				break;
+			}
+		}
+	}
+	if (found < 0)
+		return -1;
+
+	uint64_t bits = ((n == 64) ? ~0ULL : ((1ULL << n) - 1)) << found;
+
+	ss->free_mask &= ~bits;
+	if ((ss->dirty_mask & bits) && !(ss->dirty_mask & ~bits))
+		pool_dirty_ss--;
+	ss->dirty_mask &= ~bits;
+	ss->nfree -= n;
+	if (!ss->free_mask)
+		pool_unlink(ss);
+	return found;
+}
+
+static struct hak_slab *pool_take(unsigned n, bool span)
+{
+	struct hak_superslab *ss;
+	int i = -1;
+
+	pthread_mutex_lock(&pool_lock);
+	for (ss = pool_head; ss; ss = ss->next) {
+		if (ss->nfree >= n && (i = ss_take(ss, n, span)) >= 0)
+			break;
+	}
+	if (i < 0) {
+		pthread_mutex_unlock(&pool_lock);
+		/* Map outside the lock: the backend may sleep in the kernel. */
+		ss = ss_new();
+		if (!ss)
+			return NULL;
+		pthread_mutex_lock(&pool_lock);
+		pool_link(ss);
+		i = ss_take(ss, n, span);
+		HAK_BUG_ON(i < 0);
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return &ss->slabs[i];
+}
+
+static void pool_put(struct hak_slab *s, unsigned n)
+{
+	struct hak_superslab *ss = hak_ss_of(s);
+	unsigned i = hak_slab_index(s);
+	uint64_t bits = ((n == 64) ? ~0ULL : ((1ULL << n) - 1)) << i;
+
+	for (unsigned k = 0; k < n; k++) {
+		struct hak_slab *t = &ss->slabs[i + k];
+
+		atomic_store_explicit(&t->owner, 0, memory_order_relaxed);
+		t->free = NULL;
+		t->used = 0;
+		t->span = 0;
+		atomic_store_explicit(&t->remote, NULL, memory_order_relaxed);
+	}
+
+	pthread_mutex_lock(&pool_lock);
+	if (!ss->dirty_mask) {
+		ss->dirty_since = hak_now_ms();
+		pool_dirty_ss++;
+	}
+	ss->free_mask |= bits;
+	ss->dirty_mask |= bits;
+	ss->nfree += n;
+	pool_link(ss);
+	pool_maybe_purge_locked();
+	pthread_mutex_unlock(&pool_lock);
+}
+
+struct hak_slab *hak_pool_take_slab(void)
+{
+	return pool_take(1, false);
+}
+
+void hak_pool_put_slab(struct hak_slab *s)
+{
+	pool_put(s, 1);
+}
+
+struct hak_slab *hak_pool_take_span(unsigned nslabs)
+{
+	struct hak_slab *s = pool_take(nslabs, true);
+
+	if (s) {
+		s->span = (uint16_t)nslabs;
+		for (unsigned k = 0; k < nslabs; k++)
+			atomic_store_explicit(&s[k].owner, HAK_OWNER_SPAN, memory_order_release);
+	}
+	return s;
+}
+
+void hak_pool_put_span(struct hak_slab *s)
+{
+	pool_put(s, s->span);
+}

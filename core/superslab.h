@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/superslab.h - superslabs and the slabs inside them.
+ *
+ * A superslab is a HAK_SS_SIZE region aligned to its own size.  Its first
+ * page holds this header: the superslab's own fields, then one 64-byte
+ * struct slab per slab.  Slab 0 starts its blocks after the header; every
+ * other slab starts on its own slab boundary.
+ *
+ *   ss base                                                   ss base + SS_SIZE
+ *   | ss hdr | slab meta[0..N) | slab 0 blocks | slab 1 | ... | slab N-1 |
+ *
+ * Any interior pointer finds its slab by masking and indexing:
+ *   ss = p & ~HAK_SS_MASK;  slab = &ss->slabs[(p & HAK_SS_MASK) >> HAK_SLAB_SHIFT]
+ * so small blocks carry no header.
+ *
+ * A slab serves one size class and belongs to one heap at a time.  Its
+ * `owner` word is that heap's address, or'ed with HAK_SLAB_F_* bits for
+ * unusual states, so the free fast path tells "mine and ordinary" with a
+ * single compare.  Other values: 0 (slab is free in its superslab),
+ * HAK_OWNER_ABANDONED (its thread exited; waiting for adoption) and
+ * HAK_OWNER_SPAN (part of a large block carved from the superslab).
+ *
+ * Who touches what:
+ *   owner thread only: free, used, bump, next/prev, cls, capacity
+ *   any thread:        remote (atomic push), owner (read)
+ *   pool lock:         superslab fields, slab state while free
+ */
+#ifndef HAK_SUPERSLAB_H
+#define HAK_SUPERSLAB_H
+
+#include <stdatomic.h>
+#include "internal.h"
+
+#define HAK_SS_MAGIC 0x534c53534b4148ULL /* "HAKSSLS" */
+
+#define HAK_SLAB_F_FULL    0x1UL /* on the owner's full list */
+#define HAK_SLAB_F_DEBUG   0x2UL /* every free takes the checked slow path */
+#define HAK_SLAB_F_MASK    0x3fUL
+#define HAK_OWNER_ABANDONED 0x40UL
+#define HAK_OWNER_SPAN      0x80UL
+
+struct hak_heap;
+
+struct hak_slab {
+	_Atomic uintptr_t owner;	/* heap | flags; see above */
+	void *free;			/* local free list */
+	uint32_t used;			/* blocks out, as the owner counts them */
+	uint32_t capacity;		/* blocks in the slab */
+	uint32_t block_size;
+	uint16_t cls;
+	uint16_t span;			/* slabs in a large span (first slab only) */
+	char *bump;			/* first never-used block */
+	_Atomic(void *) remote;		/* blocks freed by other threads */
+	struct hak_slab *next, *prev;	/* owner's list, or the abandoned list */
+};
+
+_Static_assert(sizeof(struct hak_slab) == 64, "slab metadata is one cache line");
+
+struct hak_superslab {
+	uint64_t magic;
+	struct hak_superslab *next, *prev; /* pool list */
+	uint64_t free_mask;		/* bit i: slab i is free */
+	uint64_t dirty_mask;		/* free slabs whose pages are still committed */
+	uint64_t dirty_since;		/* ms: oldest dirty slab's release time */
+	uint32_t nfree;
+	uint32_t in_pool;
+	uint64_t pad;
+	struct hak_slab slabs[HAK_SLABS_PER_SS];
+};
+
+/* Bytes of slab 0 taken by the header, rounded to a 4 KiB boundary. */
+#define HAK_SS_HDR_SIZE HAK_ALIGN_UP(sizeof(struct hak_superslab), 4096)
+_Static_assert(HAK_SS_HDR_SIZE <= HAK_SLAB_SIZE / 2,
+	       "superslab header must leave room in slab 0: raise HAKMEM_SLAB_SHIFT");
+_Static_assert(offsetof(struct hak_superslab, slabs) == 64,
+	       "slab metadata starts at offset 64 (the large-block header relies on it)");
+
+HAK_FASTPATH struct hak_superslab *hak_ss_of(const void *p)
+{
+	return (struct hak_superslab *)((uintptr_t)p & ~(uintptr_t)HAK_SS_MASK);
+}
+
+HAK_FASTPATH struct hak_slab *hak_slab_of(const void *p)
+{
+	uintptr_t off = (uintptr_t)p & HAK_SS_MASK;
+
+	return &hak_ss_of(p)->slabs[off >> HAK_SLAB_SHIFT];
+}
+
+HAK_FASTPATH unsigned hak_slab_index(const struct hak_slab *s)
+{
+	return (unsigned)((((uintptr_t)s & HAK_SS_MASK) - 64) / sizeof(struct hak_slab));
+}
+
+/* First and one-past-last byte of the blocks area of a slab. */
+HAK_FASTPATH char *hak_slab_start(struct hak_slab *s)
+{
+	struct hak_superslab *ss = hak_ss_of(s);
+	unsigned i = hak_slab_index(s);
+
+	return (char *)ss + (i ? (size_t)i << HAK_SLAB_SHIFT : HAK_SS_HDR_SIZE);
+}
+
+HAK_FASTPATH char *hak_slab_end(struct hak_slab *s)
+{
+	return (char *)hak_ss_of(s) + ((size_t)(hak_slab_index(s) + 1) << HAK_SLAB_SHIFT);
+}
+
+/* Pool: slabs and spans from superslabs (superslab.c, under the pool lock). */
+struct hak_slab *hak_pool_take_slab(void);
+void hak_pool_put_slab(struct hak_slab *s);
+struct hak_slab *hak_pool_take_span(unsigned nslabs);
+void hak_pool_put_span(struct hak_slab *s);
+void hak_pool_purge(bool force);
+void hak_pool_tick(void);
+void hak_pool_lock(void);
+void hak_pool_unlock(void);
+void hak_pool_reset_after_fork(void);
+
+/* Largest large block carved from a superslab span. */
+#define HAK_SPAN_MAX_SLABS (HAK_SLABS_PER_SS / 2)
+
+#endif /* HAK_SUPERSLAB_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hakmem_backend.h - where memory comes from.
+ *
+ * The core never calls the OS itself: every page it uses is reserved,
+ * committed, decommitted and released through one struct hak_backend_ops.
+ * Backends are plain tables of functions; a decorator (fault injection,
+ * statistics) holds a parent backend and forwards to it.
+ *
+ * Context for every op: slow paths only, any thread, no locks held by the
+ * caller that the backend could need.  An op may not call malloc.  Error
+ * convention: 0 or a negative errno; reserve returns NULL on failure.
+ */
+#ifndef HAKMEM_BACKEND_H
+#define HAKMEM_BACKEND_H
+
+#include <stddef.h>
+
+/* Capability bits: what the core may rely on. */
+#define HAK_BACKEND_LAZY_COMMIT   (1u << 0) /* reserved memory is usable at once; pages fault in on touch */
+#define HAK_BACKEND_CAN_RETURN    (1u << 1) /* decommit really gives pages back (RSS falls) */
+#define HAK_BACKEND_ZEROED        (1u << 2) /* fresh and recommitted memory reads as zero */
+#define HAK_BACKEND_HUGE_PAGES    (1u << 3) /* may back regions with huge pages */
+
+struct hak_backend_ops {
+	/** @name: short name for messages and the stats dump. */
+	const char *name;
+	/** @caps: HAK_BACKEND_* bits. */
+	unsigned caps;
+	/**
+	 * @reserve: reserve @size bytes of address space aligned to @align
+	 * (a power of two, at least the page size).  @size is a multiple
+	 * of the page size.  With HAK_BACKEND_LAZY_COMMIT the range is
+	 * also committed.  Returns the start, or NULL (errno untouched by
+	 * contract: the core sets ENOMEM itself).
+	 */
+	void *(*reserve)(size_t size, size_t align);
+	/**
+	 * @commit: make [@addr, @addr + @size) usable after a decommit.
+	 * Page-aligned arguments.  Returns 0 or a negative errno.  NULL
+	 * when the backend has HAK_BACKEND_LAZY_COMMIT: decommitted pages
+	 * come back on touch.
+	 */
+	int (*commit)(void *addr, size_t size);
+	/**
+	 * @decommit: give the pages of [@addr, @addr + @size) back while
+	 * keeping the range reserved; contents are lost (read as zero when
+	 * HAK_BACKEND_ZEROED).  The backend rounds inward to its page size.
+	 * Returns 0 or a negative errno; a failure only costs memory.
+	 */
+	int (*decommit)(void *addr, size_t size);
+	/**
+	 * @release: return a whole range obtained from @reserve (or a
+	 * page-aligned tail or head of it) to the system.  Returns 0 or a
+	 * negative errno.
+	 */
+	int (*release)(void *addr, size_t size);
+	/** @page_size: the granule of commit and decommit, in bytes. */
+	size_t (*page_size)(void);
+};
+
+#endif /* HAKMEM_BACKEND_H */

@@ -1,0 +1,40 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# run-test.sh RESULTS LOG PROGRAM [ARG...] - run one test program under a
+# timeout, save its output in LOG and print it, and append "PASS PROGRAM"
+# or "FAIL PROGRAM" to RESULTS for test-summary.sh.
+#
+# TIMEOUT (seconds, default 300) bounds the run: a hung test is a failure,
+# never a hung "make test".
+
+set -u
+
+results=$1 log=$2
+shift 2
+name=$1
+timeout=${TIMEOUT:-300}
+
+mkdir -p "$(dirname "$log")" "$(dirname "$results")"
+echo "==== $name"
+start=$(date +%s)
+timeout -k 10 "$timeout" "$@" >"$log" 2>&1 </dev/null
+rc=$?
+secs=$(($(date +%s) - start))
+cat "$log"
+
+if [ $rc -eq 0 ]; then
+	echo "  PASS    $name (${secs}s)"
+	echo "PASS $name" >>"$results"
+	exit 0
+fi
+
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	why="timed out after ${timeout}s"
+elif [ $rc -gt 128 ]; then
+	why="killed by signal $((rc - 128))"
+else
+	why="exit status $rc"
+fi
+echo "  FAIL    $name ($why, log in $log)"
+echo "FAIL $name" >>"$results"

@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test/unit/test_core.c - unit tests of the core's modules: the size-class
+ * table, slab free lists, superslab lookup, the pool and its purge,
+ * remote-free collection, thread hand-over, and large-block headers.
+ *
+ * Linked with libhakmem.a, so the whole test process (Check included)
+ * allocates through hakmem and the internals are callable.  Check runs
+ * each test in its own child process.
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <hakmem.h>
+
+#include "alloc.h"
+#include "heap.h"
+#include "init.h"
+#include "large.h"
+#include "sizeclass.h"
+#include "stats.h"
+#include "superslab.h"
+
+static struct hak_slab *slab_of_block(void *p)
+{
+	return hak_slab_of(p);
+}
+
+/* ---- size classes ---- */
+
+START_TEST(classes_cover_every_small_size)
+{
+	hak_init();
+	ck_assert_uint_gt(hak_nclass, 0);
+	ck_assert_uint_eq(hak_class_size[hak_nclass - 1], HAK_SMALL_MAX);
+	for (size_t n = 0; n <= HAK_SMALL_MAX; n++) {
+		unsigned c = hak_class_of(n);
+		size_t size = hak_class_size[c];
+
+		ck_assert_uint_lt(c, hak_nclass);
+		ck_assert_uint_ge(size, n);
+		ck_assert_uint_eq(size % 16, 0);
+		/* The class is the smallest that fits. */
+		if (c > 0)
+			ck_assert_uint_lt(hak_class_size[c - 1], n);
+		/* Worst-case waste: 16-byte steps below 256, 12.5% above. */
+		if (n > 256)
+			ck_assert_msg((size - n) * 8 <= n, "size %zu -> class %zu wastes too much", n, size);
+		else
+			ck_assert_uint_lt(size - (n ? n : 1), 16);
+	}
+}
+END_TEST
+
+START_TEST(classes_are_increasing)
+{
+	hak_init();
+	for (unsigned c = 1; c < hak_nclass; c++)
+		ck_assert_uint_gt(hak_class_size[c], hak_class_size[c - 1]);
+	ck_assert_uint_eq(hak_class_size[0], 16);
+}
+END_TEST
+
+START_TEST(aligned_class_lookup)
+{
+	hak_init();
+	for (size_t align = 32; align <= 4096; align *= 2) {
+		for (size_t n = 1; n <= HAK_SMALL_MAX; n = n * 3 + 1) {
+			int c = hak_class_aligned(n, align);
+
+			ck_assert_int_ge(c, 0);
+			ck_assert_uint_eq(hak_class_size[c] % align, 0);
+			ck_assert_uint_ge(hak_class_size[c], n);
+		}
+	}
+	ck_assert_int_eq(hak_class_aligned(HAK_SMALL_MAX + 1, 32), -1);
+}
+END_TEST
+
+/* ---- superslab lookup and slab free lists ---- */
+
+START_TEST(lookup_finds_slab_and_superslab)
+{
+	void *p = hak_malloc(100);
+	struct hak_superslab *ss = hak_ss_of(p);
+	struct hak_slab *s = slab_of_block(p);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(ss->magic, HAK_SS_MAGIC);
+	ck_assert_uint_eq(((uintptr_t)ss) & HAK_SS_MASK, 0);
+	ck_assert_uint_eq(s->block_size, hak_class_size[hak_class_of(100)]);
+	ck_assert((char *)p >= hak_slab_start(s));
+	ck_assert((char *)p < hak_slab_end(s));
+	ck_assert_uint_eq((size_t)((char *)p - hak_slab_start(s)) % s->block_size, 0);
+	ck_assert_uint_eq(atomic_load(&s->owner), (uintptr_t)hak_heap_tls | hak_heap_tls->flags);
+	hak_free(p);
+}
+END_TEST
+
+START_TEST(slab_fills_and_counts)
+{
+	size_t size = 1024;
+	void *first = hak_malloc(size);
+	struct hak_slab *s = slab_of_block(first);
+	uint32_t cap = s->capacity;
+	void **blocks = calloc(cap, sizeof(void *));
+
+	ck_assert_uint_eq(cap, (size_t)(hak_slab_end(s) - hak_slab_start(s)) / s->block_size);
+	blocks[0] = first;
+	/* Take every block of this slab: all distinct, all inside it. */
+	for (uint32_t i = 1; i < cap; i++) {
+		blocks[i] = hak_malloc(size);
+		ck_assert_ptr_eq(slab_of_block(blocks[i]), s);
+		for (uint32_t j = 0; j < i; j++)
+			ck_assert_ptr_ne(blocks[i], blocks[j]);
+	}
+	ck_assert_uint_eq(s->used, cap);
+	/* The next one comes from another slab. */
+	void *other = hak_malloc(size);
+
+	ck_assert_ptr_ne(slab_of_block(other), s);
+	ck_assert(atomic_load(&s->owner) & HAK_SLAB_F_FULL);
+	/* A local free into a full slab moves it back to partial. */
+	hak_free(blocks[0]);
+	ck_assert(!(atomic_load(&s->owner) & HAK_SLAB_F_FULL));
+	ck_assert_uint_eq(s->used, cap - 1);
+	/* Freed blocks are reused LIFO. */
+	hak_free(blocks[1]);
+	for (uint32_t i = 2; i < cap; i++)
+		hak_free(blocks[i]);
+	hak_free(other);
+	free(blocks);
+}
+END_TEST
+
+START_TEST(free_list_is_lifo)
+{
+	void *a = hak_malloc(48);
+	void *b = hak_malloc(48);
+
+	hak_free(a);
+	hak_free(b);
+	ck_assert_ptr_eq(hak_malloc(48), b);
+	ck_assert_ptr_eq(hak_malloc(48), a);
+}
+END_TEST
+
+START_TEST(small_blocks_are_16_aligned_and_headerless)
+{
+	for (int i = 0; i < 100; i++) {
+		char *p = hak_malloc(32);
+		struct hak_slab *s = slab_of_block(p);
+
+		ck_assert_uint_eq((uintptr_t)p % 16, 0);
+		/* Blocks tile the slab at the class size: nothing sits between. */
+		ck_assert_uint_eq(s->block_size, 32);
+		ck_assert_uint_eq((size_t)(p - hak_slab_start(s)) % 32, 0);
+		ck_assert_uint_eq(hak_usable_size(p), 32);
+	}
+}
+END_TEST
+
+/* ---- pool ---- */
+
+START_TEST(pool_slabs_and_spans)
+{
+	struct hak_slab *a, *b, *span;
+
+	hak_init();
+	a = hak_pool_take_slab();
+	b = hak_pool_take_slab();
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_ne(a, b);
+	span = hak_pool_take_span(4);
+	ck_assert_ptr_nonnull(span);
+	ck_assert_uint_eq(span->span, 4);
+	ck_assert_uint_ne(hak_slab_index(span), 0);
+	for (int k = 0; k < 4; k++) {
+		ck_assert_uint_eq(atomic_load(&span[k].owner), HAK_OWNER_SPAN);
+		ck_assert_ptr_ne(&span[k], a);
+		ck_assert_ptr_ne(&span[k], b);
+	}
+	hak_pool_put_span(span);
+	hak_pool_put_slab(a);
+	hak_pool_put_slab(b);
+}
+END_TEST
+
+static size_t resident_pages(void *addr, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 0;
+	unsigned char vec[1024];
+
+	ck_assert_uint_le(len / page, sizeof(vec));
+	ck_assert_int_eq(mincore(addr, len, vec), 0);
+	for (size_t i = 0; i < len / page; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+START_TEST(purge_decommits_free_slabs)
+{
+	struct hak_slab *s;
+	char *start;
+
+	hak_init();
+	s = hak_pool_take_slab();
+	ck_assert_ptr_nonnull(s);
+	/* Use a slab other than 0, so the whole slab is blocks. */
+	if (hak_slab_index(s) == 0) {
+		struct hak_slab *t = hak_pool_take_slab();
+
+		hak_pool_put_slab(s);
+		s = t;
+	}
+	start = hak_slab_start(s);
+	memset(start, 0x5a, HAK_SLAB_SIZE);
+	ck_assert_uint_eq(resident_pages(start, HAK_SLAB_SIZE), HAK_SLAB_SIZE / (size_t)sysconf(_SC_PAGESIZE));
+	hak_pool_put_slab(s);
+	/* Still committed right after the free: the purge waits its delay. */
+	ck_assert_uint_gt(resident_pages(start, HAK_SLAB_SIZE), 0);
+	hak_pool_purge(true);
+	ck_assert_uint_eq(resident_pages(start, HAK_SLAB_SIZE), 0);
+}
+END_TEST
+
+/* ---- remote frees ---- */
+
+struct remote_job {
+	void **blocks;
+	int n;
+};
+
+static void *free_all(void *arg)
+{
+	struct remote_job *job = arg;
+
+	for (int i = 0; i < job->n; i++)
+		hak_free(job->blocks[i]);
+	return NULL;
+}
+
+START_TEST(remote_frees_are_collected_by_owner)
+{
+	enum { N = 200 };
+	void *blocks[N];
+	struct remote_job job = { blocks, N };
+	pthread_t t;
+	struct hak_slab *s;
+	uint32_t used_before;
+
+	for (int i = 0; i < N; i++)
+		blocks[i] = hak_malloc(64);
+	s = slab_of_block(blocks[0]);
+	used_before = s->used;
+	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &job), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	/* The other thread only pushed: the owner's count is unchanged. */
+	ck_assert_ptr_nonnull(atomic_load(&s->remote));
+	ck_assert_uint_eq(s->used, used_before);
+	/* Draining the current free list makes the owner collect them. */
+	int found = 0;
+
+	for (int i = 0; i < 2 * N && !found; i++) {
+		void *p = hak_malloc(64);
+
+		for (int j = 0; j < N; j++)
+			found |= p == blocks[j];
+	}
+	ck_assert_msg(found, "remotely freed blocks were never reused by the owner");
+}
+END_TEST
+
+/* ---- thread hand-over ---- */
+
+static void *alloc_and_exit(void *arg)
+{
+	void **out = arg;
+
+	for (int i = 0; i < 64; i++)
+		out[i] = hak_malloc(80);
+	return NULL;
+}
+
+START_TEST(exited_thread_slabs_are_abandoned_then_adopted)
+{
+	void *blocks[64];
+	pthread_t t;
+	struct hak_slab *s;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, alloc_and_exit, blocks), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	s = slab_of_block(blocks[0]);
+	ck_assert_uint_eq(atomic_load(&s->owner), HAK_OWNER_ABANDONED);
+	/* The first free from a live thread adopts the slab. */
+	hak_free(blocks[0]);
+	ck_assert_uint_eq(atomic_load(&s->owner) & ~HAK_SLAB_F_MASK, (uintptr_t)hak_heap_tls);
+	for (int i = 1; i < 64; i++)
+		hak_free(blocks[i]);
+}
+END_TEST
+
+static void *alloc_free_exit(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 1000; i++)
+		hak_free(hak_malloc((size_t)(i % 2000) + 1));
+	return NULL;
+}
+
+START_TEST(heaps_are_recycled)
+{
+	/* Many generations of threads must not take new heaps or superslabs
+	 * without bound. */
+	for (int g = 0; g < 200; g++) {
+		pthread_t t;
+
+		ck_assert_int_eq(pthread_create(&t, NULL, alloc_free_exit, NULL), 0);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+	}
+	hak_pool_purge(true);
+#if IS_ENABLED(CONFIG_HAKMEM_STATS)
+	ck_assert_int_le(hak_stats[HAK_STAT_BYTES_MAPPED], 8 * (long)HAK_SS_SIZE);
+#endif
+}
+END_TEST
+
+/* ---- large blocks ---- */
+
+START_TEST(large_headers_and_kinds)
+{
+	size_t sizes[] = { HAK_SMALL_MAX + 1, 100000, 900000, 3 << 20, 40 << 20 };
+
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *p = hak_malloc(sizes[i]);
+		struct hak_large_hdr *h;
+		struct hak_slab *s;
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_int_eq(hak_ptr_kind(p, &s, &h), HAK_PTR_LARGE);
+		ck_assert(hak_large_hdr_valid(h));
+		ck_assert_ptr_eq(h, hak_large_hdr_of(p));
+		ck_assert_uint_ge(hak_large_size(h), sizes[i]);
+		ck_assert((char *)hak_large_base(h) <= (char *)h);
+		ck_assert((char *)hak_large_base(h) + hak_large_len(h) >= p + hak_large_size(h));
+		ck_assert_ptr_nonnull(hak_large_site(h));
+		memset(p, 1, sizes[i]);
+		/* Large blocks never look like small ones to the fast path. */
+		ck_assert_uint_ne(atomic_load(&hak_slab_of(p)->owner), (uintptr_t)hak_heap_tls);
+		hak_free(p);
+	}
+}
+END_TEST
+
+START_TEST(large_site_is_recorded)
+{
+	static const char here[] = "site";
+	void *p = hak_malloc_site(1 << 20, here);
+
+	ck_assert_ptr_eq(hak_large_site(hak_large_hdr_of(p)), here);
+	hak_free(p);
+}
+END_TEST
+
+START_TEST(corrupted_large_header_is_refused)
+{
+	char *p = hak_malloc(1 << 20);
+
+	hak_large_hdr_of(p)->size ^= 4096;	/* an overflow from below */
+	hak_free(p);
+}
+END_TEST
+
+START_TEST(large_aligned_up_to_64m)
+{
+	for (size_t align = 128; align <= ((size_t)64 << 20); align *= 4) {
+		char *p = hak_aligned_alloc(align, 100000);
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_uint_eq((uintptr_t)p % align, 0);
+		ck_assert_uint_ge(hak_usable_size(p), 100000);
+		p[0] = p[99999] = 1;
+		hak_free(p);
+	}
+}
+END_TEST
+
+static Suite *core_suite(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc;
+
+	tc = tcase_create("sizeclass");
+	tcase_add_test(tc, classes_cover_every_small_size);
+	tcase_add_test(tc, classes_are_increasing);
+	tcase_add_test(tc, aligned_class_lookup);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("slab");
+	tcase_add_test(tc, lookup_finds_slab_and_superslab);
+	tcase_add_test(tc, slab_fills_and_counts);
+	tcase_add_test(tc, free_list_is_lifo);
+	tcase_add_test(tc, small_blocks_are_16_aligned_and_headerless);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pool");
+	tcase_add_test(tc, pool_slabs_and_spans);
+	tcase_add_test(tc, purge_decommits_free_slabs);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, remote_frees_are_collected_by_owner);
+	tcase_add_test(tc, exited_thread_slabs_are_abandoned_then_adopted);
+	tcase_add_test(tc, heaps_are_recycled);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("large");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, large_headers_and_kinds);
+	tcase_add_test(tc, large_site_is_recorded);
+	tcase_add_test_raise_signal(tc, corrupted_large_header_is_refused, SIGABRT);
+	tcase_add_test(tc, large_aligned_up_to_64m);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(core_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
