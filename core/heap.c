@@ -57,6 +57,9 @@ static pthread_mutex_t abandon_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_slab *abandoned[HAK_NCLASS_MAX];
 static _Atomic unsigned abandoned_count;
 
+/* A variable, not the macro: 0 is a valid setting. */
+static const unsigned heap_empty_max = CONFIG_HAKMEM_HEAP_EMPTY_SLABS;
+
 #define HEAP_SIZE HAK_ALIGN_UP(sizeof(struct hak_heap), 64)
 #define HEAP_CHUNK ((size_t)64 << 10)
 #define SWEEP_PERIOD 64
@@ -162,7 +165,7 @@ static bool slab_refresh(struct hak_slab *s)
 
 static void slab_release(struct hak_heap *h, struct hak_slab *s)
 {
-	if (h && h->nempty < CONFIG_HAKMEM_HEAP_EMPTY_SLABS) {
+	if (h && h->nempty < heap_empty_max) {
 		s->next = h->empty;
 		h->empty = s;
 		h->nempty++;
