@@ -78,6 +78,7 @@ subdirs := core $(patsubst %/Makefile,%,$(wildcard policies/Makefile)) \
 
 # The make test configurations beside the default one.
 DEBUG_O ?= build/debug
+MINIMAL_O ?= build/minimal
 TEST_TIMEOUT ?= 300
 PROGRAMS_TIMEOUT ?= 600
 
@@ -288,8 +289,8 @@ runtests: libs tests
 # Goals that need no configuration
 
 # Everything a clean checkout needs: install missing packages, then the
-# default configuration, then the debug one, then real programs under
-# LD_PRELOAD.  Each step is a make of its own so that it sees the
+# default configuration, then the debug one and the minimal one, then real
+# programs under LD_PRELOAD.  Each step is a make of its own so that it sees the
 # configuration (and the packages) the step before it made.
 test-results := $(abspath $(outdir))/test-results
 PHONY += test check
@@ -300,6 +301,8 @@ test check:
 	$(Q)$(MAKE) all runtests TEST_RESULTS=$(test-results)
 	$(Q)[ -f $(DEBUG_O)/.config ] || $(MAKE) O=$(DEBUG_O) debug_defconfig
 	$(Q)$(MAKE) O=$(DEBUG_O) all runtests TEST_RESULTS=$(test-results)
+	$(Q)[ -f $(MINIMAL_O)/.config ] || $(MAKE) O=$(MINIMAL_O) minimal_defconfig
+	$(Q)$(MAKE) O=$(MINIMAL_O) all runtests TEST_RESULTS=$(test-results)
 	$(Q)if [ -f test/programs/run.sh ]; then \
 		TIMEOUT=$(PROGRAMS_TIMEOUT) sh scripts/run-test.sh $(test-results) \
 			$(outdir)/test/programs.log \
@@ -363,7 +366,7 @@ help:
 	@echo
 	@echo 'Testing:'
 	@echo '  test, check        - install missing packages, then build and run every'
-	@echo '                       test for the default and debug configurations,'
+	@echo '                       test for the default, debug and minimal configurations,'
 	@echo '                       then test/programs; ends with "N passed, N failed"'
 	@echo '  runtests           - build and run the test programs of this configuration'
 	@echo '  install-deps       - install the packages for building, tests and benchmarks'
@@ -377,6 +380,7 @@ help:
 	@echo '  V=1                - print full commands'
 	@echo '  CFLAGS=...         - optimisation and debug flags (default: -O2 -g)'
 	@echo '  DEBUG_O=DIR        - where make test builds the debug configuration ($(DEBUG_O))'
+	@echo '  MINIMAL_O=DIR      - where make test builds the minimal configuration ($(MINIMAL_O))'
 	@echo '  TEST_TIMEOUT=S     - seconds each test program may run ($(TEST_TIMEOUT))'
 
 PHONY += FORCE

@@ -26,7 +26,13 @@
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_superslab *pool_head;	/* superslabs with a free slab */
 static uint64_t pool_last_purge;
-static unsigned pool_dirty_ss;		/* superslabs with dirty slabs (racy hint) */
+static int pool_dirty_ss;		/* superslabs with dirty slabs; read unlocked as a hint */
+
+/* Written under pool_lock; atomic only so that unlocked readers are defined. */
+static void pool_dirty_add(int n)
+{
+	__atomic_store_n(&pool_dirty_ss, pool_dirty_ss + n, __ATOMIC_RELAXED);
+}
 
 #define SS_ALL_SLABS ((HAK_SLABS_PER_SS == 64) ? ~0ULL : ((1ULL << HAK_SLABS_PER_SS) - 1))
 
@@ -113,7 +119,7 @@ static void pool_purge_locked(uint64_t now, bool force)
 	uint64_t delay = CONFIG_HAKMEM_PURGE_DELAY_MS;
 	bool kept_spare = false;
 
-	pool_last_purge = now;
+	__atomic_store_n(&pool_last_purge, now, __ATOMIC_RELAXED);
 	for (; ss; ss = next) {
 		next = ss->next;
 		if (ss->dirty_mask && (force || now - ss->dirty_since >= delay)) {
@@ -126,7 +132,7 @@ static void pool_purge_locked(uint64_t now, bool force)
 				slab_decommit(ss, i);
 			}
 			ss->dirty_mask = 0;
-			pool_dirty_ss--;
+			pool_dirty_add(-1);
 		}
 		if (ss->free_mask == SS_ALL_SLABS && !ss->dirty_mask) {
 			/* One clean spare saves a map/unmap pair on a see-saw. */
@@ -201,7 +207,7 @@ static int ss_take(struct hak_superslab *ss, unsigned n, bool span)
 
 	ss->free_mask &= ~bits;
 	if ((ss->dirty_mask & bits) && !(ss->dirty_mask & ~bits))
-		pool_dirty_ss--;
+		pool_dirty_add(-1);
 	ss->dirty_mask &= ~bits;
 	ss->nfree -= n;
 	if (!ss->free_mask)
@@ -253,7 +259,7 @@ static void pool_put(struct hak_slab *s, unsigned n)
 	pthread_mutex_lock(&pool_lock);
 	if (!ss->dirty_mask) {
 		ss->dirty_since = hak_now_ms();
-		pool_dirty_ss++;
+		pool_dirty_add(1);
 	}
 	ss->free_mask |= bits;
 	ss->dirty_mask |= bits;
