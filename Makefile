@@ -234,8 +234,9 @@ $(outdir)/tools/%: tools/%.c
 
 # ---------------------------------------------------------------------------
 # Tests: test/<dir>/test_<name>.c is a Check program, built as
-# $(outdir)/test/<dir>/test_<name>.  test/unit/ links the static library
-# to reach internals; every other directory links libhakmem.so, named
+# $(outdir)/test/<dir>/test_<name>.  The directories in static-test-dirs
+# link the static library to reach internals; every other one links
+# libhakmem.so, named
 # before libcheck and kept even if unused (--no-as-needed), so that the
 # whole process allocates through hakmem.
 
@@ -251,12 +252,20 @@ need-check = $(if $(CHECK_LIBS),,$(error pkg-config finds no "check": run script
 PHONY += tests
 tests: $(test-bins)
 
-$(outdir)/test/unit/%: test/unit/%.c $(outdir)/libhakmem.a $(autoconf-h)
-	$(need-check)
-	$(call msg,CC,$@)
-	@mkdir -p $(@D)
-	$(Q)$(CC) $(test-cflags) -Icore $(depflags) -o $@ $< \
-		$(outdir)/libhakmem.a $(call uniq,$(libs-y)) $(CHECK_LIBS)
+# Directories whose tests reach internals: unit/ (core modules), policy/
+# (each policy against a fake core), config/ (the option table and the
+# profile loader).
+static-test-dirs := unit policy config
+
+define static-test-rule
+$$(outdir)/test/$(1)/%: test/$(1)/%.c $$(outdir)/libhakmem.a $$(autoconf-h)
+	$$(need-check)
+	$$(call msg,CC,$$@)
+	@mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(test-cflags) -Icore $$(depflags) -o $$@ $$< \
+		$$(outdir)/libhakmem.a $$(call uniq,$$(libs-y)) $$(CHECK_LIBS)
+endef
+$(foreach d,$(static-test-dirs),$(eval $(call static-test-rule,$(d))))
 
 $(outdir)/test/%: test/%.c $(outdir)/libhakmem.so $(autoconf-h)
 	$(need-check)

@@ -9,8 +9,8 @@
  * allocate; a recursive entry then finds the allocator usable.  A thread
  * racing with the initialiser waits for it.
  *
- * Fork: the prepare handler takes every hakmem lock (heap pool, abandoned
- * slabs, superslab pool, in that order) so the child inherits them in a
+ * Fork: the prepare handler takes every hakmem lock (policy, heap pool,
+ * abandoned slabs, superslab pool, in that order) so the child inherits them in a
  * consistent state; both sides then release them.  A single-threaded
  * process skips this (see fork_prepare).  Threads other than the
  * forking one do not exist in the child: their heaps' blocks stay valid
@@ -31,6 +31,8 @@
 #include "heap.h"
 #include "backend.h"
 #include "stats.h"
+#include "options.h"
+#include "policy.h"
 
 _Atomic int hak_init_state;
 const struct hak_backend_ops *hak_backend = &hak_backend_mmap;
@@ -56,6 +58,7 @@ static void fork_prepare(void)
 	fork_locked = !__libc_single_threaded;
 	if (!fork_locked)
 		return;
+	hak_policy_lock();
 	hak_heaps_lock();
 	hak_pool_lock();
 }
@@ -66,6 +69,7 @@ static void fork_release(void)
 		return;
 	hak_pool_unlock();
 	hak_heaps_unlock();
+	hak_policy_unlock();
 }
 
 void hak_init_slow(void)
@@ -90,6 +94,8 @@ void hak_init_slow(void)
 		hak_warn("cannot create the thread-exit key; heaps of exiting threads will not be reclaimed");
 	}
 	pthread_atfork(fork_prepare, fork_release, fork_release);
+	hak_options_init();
+	hak_policy_init();
 	hak_stats_init();
 }
 

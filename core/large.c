@@ -8,16 +8,22 @@
  *           committed memory without a system call;
  *   mapped  anything bigger or more strictly aligned: a mapping of its
  *           own, released to the backend on free.
- * Call sites are recorded in the header; caching and routing decisions
- * belong to the policies and will be taken here, on this slow path.
+ * The active policy routes each request (span, BigCache, or a fresh
+ * mapping) and decides on free whether a mapped block is kept in the
+ * BigCache; both happen here, under the policy lock, with the system
+ * calls outside it.  Aligned requests above 64 bytes bypass the policy:
+ * they are always mapped and released.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "large.h"
 #include "backend.h"
 #include "init.h"
 #include "stats.h"
+#include "policy.h"
+#include "options.h"
 
 static void *large_span(size_t size, const void *site)
 {
@@ -33,12 +39,12 @@ static void *large_span(size_t size, const void *site)
 	char *block = base + HAK_LARGE_HDR_SIZE;
 
 	hak_large_hdr_init(hak_large_hdr_of(block), len - HAK_LARGE_HDR_SIZE, base, len,
-			   site, HAK_LARGE_F_SPAN);
+			   site, -1, HAK_LARGE_F_SPAN);
 	hak_stat_add(HAK_STAT_LARGE_SPAN, 1);
 	return block;
 }
 
-static void *large_map(size_t size, size_t align, const void *site)
+static void *large_map(size_t size, size_t align, const void *site, int cache_cls)
 {
 	size_t page = hak_backend->page_size();
 	size_t off, len, ralign;
@@ -67,10 +73,67 @@ static void *large_map(size_t size, size_t align, const void *site)
 		base = block - page;
 	}
 	hak_large_hdr_init(hak_large_hdr_of(block), len - (size_t)(block - base), base, len,
-			   site, HAK_LARGE_F_MAPPED);
+			   site, cache_cls, HAK_LARGE_F_MAPPED);
 	hak_stat_add(HAK_STAT_LARGE_MAPPED, 1);
 	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, (long)len);
 	return block;
+}
+
+/* Mechanism limit of a span: half a superslab, less the header. */
+#define SPAN_LIMIT (((size_t)HAK_SPAN_MAX_SLABS << HAK_SLAB_SHIFT) - HAK_LARGE_HDR_SIZE)
+
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *large_routed(size_t size, const void *site)
+{
+	uint64_t t0 = clock_ns();
+	struct hak_site *st;
+	enum hak_route route;
+	int cls = -1;
+	void *p = NULL;
+
+	hak_policy_lock();
+	st = hak_site_get(site);
+	route = hak_policy_route(size, st);
+	if (route == HAK_ROUTE_SPAN && size > SPAN_LIMIT)
+		route = HAK_ROUTE_CACHE;
+	if (route == HAK_ROUTE_CACHE) {
+		cls = hak_bc_class_of(size);
+		if (cls < 0)
+			route = HAK_ROUTE_MAP;
+		else
+			p = hak_bc_get(st->index, (unsigned)cls);
+	}
+	hak_policy_unlock();
+
+	bool hit = p != NULL;
+
+	if (hit) {
+		hak_large_hdr_reuse(hak_large_hdr_of(p), site);
+		hak_stat_add(HAK_STAT_BC_HIT, 1);
+	} else if (route == HAK_ROUTE_SPAN) {
+		p = large_span(size, site);
+	} else if (route == HAK_ROUTE_CACHE) {
+		hak_stat_add(HAK_STAT_BC_MISS, 1);
+		p = large_map(hak_bc_class_size((unsigned)cls), 0, site, cls);
+	} else {
+		p = large_map(size, 0, site, -1);
+	}
+	if (!p)
+		return NULL;
+
+	uint64_t cost = clock_ns() - t0;
+
+	hak_policy_lock();
+	hak_policy_alloc_done(size, st, route, hit, cost);
+	hak_policy_unlock();
+	return p;
 }
 
 void *hak_large_alloc(size_t size, size_t align, const void *site)
@@ -82,31 +145,53 @@ void *hak_large_alloc(size_t size, size_t align, const void *site)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (align <= HAK_LARGE_HDR_SIZE &&
-	    size + HAK_LARGE_HDR_SIZE <= (size_t)HAK_SPAN_MAX_SLABS << HAK_SLAB_SHIFT)
-		p = large_span(size, site);
+	if (align <= HAK_LARGE_HDR_SIZE)
+		p = large_routed(size, site);
 	else
-		p = large_map(size, align, site);
+		p = large_map(size, align, site, -1);
 	if (!p)
 		errno = ENOMEM;
 	return p;
 }
 
-void hak_large_free(void *p, struct hak_large_hdr *h)
+void hak_large_release(void *p)
 {
-	if (((uintptr_t)p & 15) || !hak_large_hdr_valid(h))
-		hak_panic("free(): invalid pointer %p (no valid hakmem block header)", p);
-	hak_stat_add(HAK_STAT_LARGE_FREED, 1);
-	h->magic = 0;	/* a second free of the same block is caught above */
-	if (hak_large_flags(h) & HAK_LARGE_F_SPAN) {
-		hak_pool_put_span(hak_slab_of(hak_large_base(h)));
-		return;
-	}
+	struct hak_large_hdr *h = hak_large_hdr_of(p);
+
+	h->magic = 0;	/* a second free of the same block is caught */
 	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, -(long)hak_large_len(h));
 	hak_backend->release(hak_large_base(h), hak_large_len(h));
 }
 
+void hak_large_free(void *p, struct hak_large_hdr *h)
+{
+	bool kept;
+
+	if (((uintptr_t)p & 15) || !hak_large_hdr_valid(h))
+		hak_panic("free(): invalid pointer %p (no valid hakmem block header)", p);
+	if (hak_large_flags(h) & HAK_LARGE_F_CACHED)
+		hak_panic("free(): double free of %p (block is in the BigCache)", p);
+	hak_stat_add(HAK_STAT_LARGE_FREED, 1);
+
+	/* Read the header first: a span is reused as soon as it is back. */
+	size_t size = hak_large_size(h);
+	bool span = hak_large_flags(h) & HAK_LARGE_F_SPAN;
+	const void *site = hak_large_site(h);
+	uint64_t birth = hak_large_birth(h);
+
+	if (span) {
+		h->magic = 0;
+		hak_pool_put_span(hak_slab_of(hak_large_base(h)));
+	}
+	hak_policy_lock();
+	kept = hak_policy_free(p, size, site, span ? -1 : hak_large_class(h), birth);
+	hak_policy_unlock();
+	if (!span && !kept)
+		hak_large_release(p);
+}
+
 bool hak_large_fresh(const void *p)
 {
-	return hak_large_flags(hak_large_hdr_of(p)) & HAK_LARGE_F_MAPPED;
+	return (hak_large_flags(hak_large_hdr_of(p)) & (HAK_LARGE_F_MAPPED | HAK_LARGE_F_REUSED)) ==
+	       HAK_LARGE_F_MAPPED;
 }

@@ -17,7 +17,8 @@
  *   base   start of the memory the block lives in (mapping or span)
  *   len    length of that memory
  *   site   the call site that asked for it (__builtin_return_address)
- *   cls    large size class: log2 of the rounded size (for caching)
+ *   cls    BigCache class the block was mapped for, plus one; 0 when the
+ *          block is never cached
  *   flags  HAK_LARGE_F_*: where the memory came from
  *   birth  allocation time in ms (block lifetimes for the policies)
  *   check  magic ^ size ^ base: catches a header overwritten by an overflow
@@ -43,6 +44,8 @@
 
 #define HAK_LARGE_F_MAPPED 0x1u	/* own mapping: release on free */
 #define HAK_LARGE_F_SPAN   0x2u	/* slabs of a superslab */
+#define HAK_LARGE_F_REUSED 0x4u	/* handed out again from the BigCache: not zero */
+#define HAK_LARGE_F_CACHED 0x8u	/* sitting in the BigCache: freeing it is a bug */
 
 struct hak_large_hdr {
 	uint64_t magic;
@@ -71,14 +74,14 @@ HAK_FASTPATH uint64_t hak_large_check(const struct hak_large_hdr *h)
 }
 
 HAK_FASTPATH void hak_large_hdr_init(struct hak_large_hdr *h, size_t size, void *base,
-				      size_t len, const void *site, uint32_t flags)
+				      size_t len, const void *site, int cache_cls, uint32_t flags)
 {
 	h->magic = HAK_LARGE_MAGIC;
 	h->size = size;
 	h->base = base;
 	h->len = len;
 	h->site = site;
-	h->cls = (uint32_t)(64 - __builtin_clzll((unsigned long long)size | 1));
+	h->cls = (uint32_t)(cache_cls + 1);
 	h->flags = flags;
 	h->birth = hak_now_ms();
 	h->check = hak_large_check(h);
@@ -95,6 +98,20 @@ HAK_FASTPATH size_t hak_large_len(const struct hak_large_hdr *h) { return h->len
 HAK_FASTPATH const void *hak_large_site(const struct hak_large_hdr *h) { return h->site; }
 HAK_FASTPATH uint32_t hak_large_flags(const struct hak_large_hdr *h) { return h->flags; }
 HAK_FASTPATH uint64_t hak_large_birth(const struct hak_large_hdr *h) { return h->birth; }
-HAK_FASTPATH uint32_t hak_large_class(const struct hak_large_hdr *h) { return h->cls; }
+/* BigCache class, or -1 when the block is not cacheable. */
+HAK_FASTPATH int hak_large_class(const struct hak_large_hdr *h) { return (int)h->cls - 1; }
+
+/* A cached block handed out again: new owner, new birth. */
+HAK_FASTPATH void hak_large_hdr_reuse(struct hak_large_hdr *h, const void *site)
+{
+	h->site = site;
+	h->birth = hak_now_ms();
+	h->flags = (h->flags & ~HAK_LARGE_F_CACHED) | HAK_LARGE_F_REUSED;
+}
+
+HAK_FASTPATH void hak_large_set_cached(struct hak_large_hdr *h)
+{
+	h->flags |= HAK_LARGE_F_CACHED;
+}
 
 #endif /* HAK_LARGE_HEADER_H */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * core/stats.c - the counters' storage and the summary printed at exit
- * when HAKMEM_STATS=summary (or 1) is set.
+ * when the stats option is summary (HAKMEM_STATS=summary): the counters,
+ * then the active policy with its parameters and state.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include "stats.h"
+#include "options.h"
+#include "policy.h"
 
 long hak_stats[HAK_STAT_NR];
 
@@ -27,6 +30,10 @@ static const char *const stat_names[HAK_STAT_NR] = {
 	[HAK_STAT_LARGE_MAPPED] = "large_mapped",
 	[HAK_STAT_LARGE_FREED] = "large_freed",
 	[HAK_STAT_THREADS] = "heaps_created",
+	[HAK_STAT_BC_HIT] = "bigcache_hits",
+	[HAK_STAT_BC_MISS] = "bigcache_misses",
+	[HAK_STAT_BC_EVICT] = "bigcache_evictions",
+	[HAK_STAT_BC_PURGED] = "bigcache_purged_bytes",
 	[HAK_STAT_BYTES_MAPPED] = "bytes_mapped",
 	[HAK_STAT_BYTES_MAPPED_PEAK] = "bytes_mapped_peak",
 };
@@ -39,6 +46,10 @@ static void stats_dump(void)
 	for (int i = 0; i < HAK_STAT_NR && len < (int)sizeof(buf); i++)
 		len += snprintf(buf + len, sizeof(buf) - (size_t)len, " %s=%ld",
 				stat_names[i], __atomic_load_n(&hak_stats[i], __ATOMIC_RELAXED));
+	if (len < (int)sizeof(buf) - 2) {
+		buf[len++] = '\n';
+		len += hak_policy_report(buf + len, sizeof(buf) - (size_t)len - 1);
+	}
 	if (len >= (int)sizeof(buf) - 1)
 		len = (int)sizeof(buf) - 2;
 	buf[len++] = '\n';
@@ -49,12 +60,6 @@ static void stats_dump(void)
 
 void hak_stats_init(void)
 {
-	const char *v = getenv("HAKMEM_STATS");
-
-	if (!v || !*v || !strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "none"))
-		return;
-	if (strcmp(v, "1") && strcmp(v, "summary")) {
-		hak_warn("HAKMEM_STATS=%s: unknown value (want summary, 1 or 0); printing the summary", v);
-	}
-	atexit(stats_dump);
+	if (hak_opts.stats)
+		atexit(stats_dump);
 }

@@ -27,6 +27,10 @@ enum hak_stat {
 	HAK_STAT_LARGE_MAPPED,		/* large blocks mapped on their own */
 	HAK_STAT_LARGE_FREED,		/* large blocks freed */
 	HAK_STAT_THREADS,		/* heaps created */
+	HAK_STAT_BC_HIT,		/* large requests served from the BigCache */
+	HAK_STAT_BC_MISS,		/* cacheable requests that had to map */
+	HAK_STAT_BC_EVICT,		/* cached blocks released to make room */
+	HAK_STAT_BC_PURGED,		/* cached bytes given back by purge */
 	HAK_STAT_BYTES_MAPPED,		/* current bytes reserved from the backend */
 	HAK_STAT_BYTES_MAPPED_PEAK,
 	HAK_STAT_NR

@@ -6,10 +6,10 @@
  * All superslabs that have a free slab sit on one list under pool_lock.
  * Heaps come here only when their own caches are empty or overflow, so the
  * lock is off every fast path.  A freed slab stays committed ("dirty") for
- * CONFIG_HAKMEM_PURGE_DELAY_MS so that a heap that frees and reallocates
- * does not fault its pages in again; after the delay, purging decommits
- * it, and a superslab whose slabs are all free and clean goes back to the
- * backend.  Purging runs from the pool's own slow paths, never from a
+ * purge.delay_ms (CONFIG_HAKMEM_PURGE_DELAY_MS unless set at run time) so
+ * that a heap that frees and reallocates does not fault its pages in again;
+ * after the delay, purging decommits it, and a superslab whose slabs are
+ * all free and clean goes back to the backend.  Purging runs from the pool's own slow paths, never from a
  * timer thread.
  *
  * Lock order: pool_lock is a leaf; nothing is called with it held that
@@ -22,6 +22,7 @@
 #include "superslab.h"
 #include "backend.h"
 #include "stats.h"
+#include "options.h"
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_superslab *pool_head;	/* superslabs with a free slab */
@@ -116,7 +117,7 @@ static void slab_decommit(struct hak_superslab *ss, unsigned i)
 static void pool_purge_locked(uint64_t now, bool force)
 {
 	struct hak_superslab *ss = pool_head, *next;
-	uint64_t delay = CONFIG_HAKMEM_PURGE_DELAY_MS;
+	uint64_t delay = hak_opts.purge_delay_ms;
 	bool kept_spare = false;
 
 	__atomic_store_n(&pool_last_purge, now, __ATOMIC_RELAXED);
@@ -149,7 +150,7 @@ static void pool_maybe_purge_locked(void)
 {
 	uint64_t now = hak_now_ms();
 
-	if (now - pool_last_purge >= (CONFIG_HAKMEM_PURGE_DELAY_MS + 1) / 2)
+	if (now - pool_last_purge >= (hak_opts.purge_delay_ms + 1) / 2)
 		pool_purge_locked(now, false);
 }
 
@@ -161,7 +162,7 @@ void hak_pool_tick(void)
 {
 	if (!__atomic_load_n(&pool_dirty_ss, __ATOMIC_RELAXED) ||
 	    hak_now_ms() - __atomic_load_n(&pool_last_purge, __ATOMIC_RELAXED) <
-		    CONFIG_HAKMEM_PURGE_DELAY_MS)
+		    hak_opts.purge_delay_ms)
 		return;
 	if (pthread_mutex_trylock(&pool_lock))
 		return;

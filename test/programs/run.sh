@@ -16,6 +16,11 @@
 #
 # PROGRAM_TIMEOUT (seconds, default 300) bounds each run of each program.
 
+# Bash is needed (exported functions); "sh run.sh" comes back here under it.
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+
 set -u
 
 if [ $# -ne 1 ] || [ ! -f "$1" ]; then

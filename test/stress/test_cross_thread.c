@@ -27,7 +27,6 @@
 #include <string.h>
 
 #define KiB ((size_t)1024)
-#define MiB (1024 * KiB)
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -303,13 +302,13 @@ static void run_exchange(int nthreads, int rounds, long iters)
 
 START_TEST(exchange_8_threads)
 {
-	run_exchange(8, (int)scaled(10), scaled(4000));
+	run_exchange(8, (int)scaled(8), scaled(3000));
 }
 END_TEST
 
 START_TEST(exchange_2_threads_many_rounds)
 {
-	run_exchange(2, (int)scaled(60), scaled(2000));
+	run_exchange(2, (int)scaled(40), scaled(2000));
 }
 END_TEST
 

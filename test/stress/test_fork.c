@@ -10,10 +10,10 @@
  *    (an allocator lock inherited in the locked state) is killed after a
  *    generous wait and reported.
  *  - fork_from_signal_handler: glibc's tst-mallocfork2 case.  A
- *    single-threaded process is interrupted by a timer signal, possibly in
- *    the middle of malloc or free, and the handler forks; the child only
- *    _exit(0)s.  The parent's fork handlers must not deadlock and its heap
- *    must stay usable.
+ *    single-threaded process (this program, run again with a special
+ *    argument) is interrupted by a timer signal, possibly in the middle of
+ *    malloc or free, and the handler forks; the child only _exit(0)s.  The
+ *    parent's fork handlers must not deadlock and its heap must stay usable.
  *
  * Children report through their exit status only: no stdio, no Check.
  * STRESS_SCALE (percent, default 100) scales the amount of work.
@@ -328,10 +328,11 @@ START_TEST(fork_while_allocating)
 	for (int i = 0; i < BG_THREADS; i++)
 		ck_assert_int_eq(pthread_create(&bg[i], NULL, bg_worker, (void *)(uintptr_t)i), 0);
 
+	int status = 0, failed_at = -1;
+
 	for (int i = 0; i < forks; i++) {
 		void *mine = hdr_alloc(i % 10 == 0 ? 2 * MiB : 100 + (size_t)i);
 		pid_t pid;
-		int status;
 
 		ck_assert(mine != NULL);
 		/* Let the threads get going, so forks land inside their malloc calls. */
@@ -343,14 +344,20 @@ START_TEST(fork_while_allocating)
 		if (pid == 0)
 			_exit(child_work(mine, i));
 		status = wait_child(pid);
-		assert_child_ok(status, "child", i);
 		ck_assert(hdr_ok(mine));
 		free(mine);
+		if (status != 0) {
+			failed_at = i;
+			break;
+		}
 	}
 
+	/* Stop the threads before judging, so that no test runs beside them. */
 	atomic_store(&stop_bg, 1);
 	for (int i = 0; i < BG_THREADS; i++)
 		ck_assert_int_eq(pthread_join(bg[i], NULL), 0);
+	if (failed_at >= 0)
+		assert_child_ok(status, "child", failed_at);
 	for (int i = 0; i < HANDOFF; i++) {
 		void *p = atomic_exchange(&handoff[i], NULL);
 
@@ -367,7 +374,7 @@ END_TEST
 /* ---- fork from a signal handler ---------------------------------------- */
 
 static volatile sig_atomic_t in_alloc;
-static volatile sig_atomic_t handler_forks;
+static volatile sig_atomic_t handler_forks, handler_want;
 static volatile sig_atomic_t forks_inside_alloc;
 static volatile sig_atomic_t handler_errors;
 
@@ -392,27 +399,44 @@ static void fork_handler(int sig)
 			handler_errors++;
 	}
 	handler_forks++;
+	/*
+	 * One-shot timer, re-armed here: however long the fork took, the main
+	 * loop runs for a while before the next signal (a periodic timer
+	 * could starve it on a slow machine).
+	 */
+	if (handler_forks < handler_want) {
+		struct itimerval next = { { 0, 0 }, { 0, 1000 } };
+
+		setitimer(ITIMER_REAL, &next, NULL);
+	}
 	errno = saved;
 }
 
-START_TEST(fork_from_signal_handler)
+#define SIGNAL_CHILD_ARG "--fork-from-signal-handler-child"
+
+/* Runs in a fresh, single-threaded process (see main); returns its exit status. */
+static int signal_fork_loop(int want)
 {
 	enum { SLOTS = 1009 };
 	static void *obj[SLOTS];
 	struct sigaction sa;
-	struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
+	struct itimerval it = { { 0, 0 }, { 0, 1000 } };
 	struct itimerval off = { { 0, 0 }, { 0, 0 } };
 	uint64_t rs = 1;
-	int want = (int)scaled(400);
 	long iterations = 0;
+	char msg[160];
+	int len;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = fork_handler;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	if (sigaction(SIGALRM, &sa, NULL) != 0)
+		return 50;
 	handler_forks = forks_inside_alloc = handler_errors = 0;
-	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	handler_want = want;
+	if (setitimer(ITIMER_REAL, &it, NULL) != 0)
+		return 51;
 
 	/* Bounded by work, not by time: stop after enough forks or iterations. */
 	while (handler_forks < want && iterations < 50L * 1000 * 1000) {
@@ -423,21 +447,57 @@ START_TEST(fork_from_signal_handler)
 		free(obj[slot]);
 		obj[slot] = malloc(size);
 		in_alloc = 0;
-		ck_assert_msg(obj[slot] != NULL, "malloc(%zu) failed", size);
+		if (!obj[slot])
+			return 52;
 		if (size)
 			((unsigned char *)obj[slot])[size - 1] = 1;
 		iterations++;
 	}
-	ck_assert_int_eq(setitimer(ITIMER_REAL, &off, NULL), 0);
+	setitimer(ITIMER_REAL, &off, NULL);
 	signal(SIGALRM, SIG_DFL);
-	for (int i = 0; i < SLOTS; i++) {
+	for (int i = 0; i < SLOTS; i++)
 		free(obj[i]);
-		obj[i] = NULL;
+	len = snprintf(msg, sizeof(msg),
+		       "fork_from_signal_handler: %d forks, %d inside malloc/free, %ld iterations\n",
+		       (int)handler_forks, (int)forks_inside_alloc, iterations);
+	if (write(STDERR_FILENO, msg, (size_t)len) < 0)
+		return 53;
+	if (handler_errors)
+		return 54;
+	return handler_forks >= want ? 0 : 55;
+}
+
+START_TEST(fork_from_signal_handler)
+{
+	pid_t pid;
+	int status;
+
+	char want[24];
+
+	/*
+	 * A fresh program, not just a forked child: glibc, like most
+	 * allocators, keeps fork async-signal-safe only in a process that has
+	 * never been multi-threaded, and this test program may have run
+	 * threaded tests before (CK_FORK=no).
+	 */
+	snprintf(want, sizeof(want), "%ld", scaled(400));
+	fflush(NULL);
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test_fork", SIGNAL_CHILD_ARG, want, (char *)NULL);
+		_exit(56);
 	}
-	fprintf(stderr, "fork_from_signal_handler: %d forks, %d inside malloc/free, %ld iterations\n",
-		(int)handler_forks, (int)forks_inside_alloc, iterations);
-	ck_assert_msg(handler_errors == 0, "%d forks from the handler failed", (int)handler_errors);
-	ck_assert_msg(handler_forks >= want, "the timer fired only %d times", (int)handler_forks);
+	status = wait_child(pid);
+	ck_assert_msg(status != -1, "fork from a signal handler hung (killed after %d ms): "
+		      "do the fork handlers take a lock that the interrupted malloc/free holds?",
+		      CHILD_WAIT_MS);
+	ck_assert_msg(!WIFSIGNALED(status), "the process died from signal %d", WTERMSIG(status));
+	ck_assert_msg(WEXITSTATUS(status) != 54, "a fork from the signal handler failed");
+	ck_assert_msg(WEXITSTATUS(status) != 52, "malloc failed");
+	ck_assert_msg(WEXITSTATUS(status) != 56, "cannot run /proc/self/exe");
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d",
+		      WEXITSTATUS(status));
 }
 END_TEST
 
@@ -454,10 +514,14 @@ static Suite *fork_suite(void)
 	return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	SRunner *sr = srunner_create(fork_suite());
+	SRunner *sr;
 	int failed;
+
+	if (argc == 3 && strcmp(argv[1], SIGNAL_CHILD_ARG) == 0)
+		return signal_fork_loop(atoi(argv[2]));
+	sr = srunner_create(fork_suite());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/options.c - the option table, its parsers, and the order in which
+ * defaults, the YAML profile and the environment are applied.
+ *
+ * Core options are the rows of core_options[]; each compiled-in policy
+ * contributes "<policy>.<param>" rows from its schema.  Every value is
+ * parsed into a struct hak_param_value, checked against the row's range,
+ * and only then stored, so a bad setting leaves the old value in place.
+ *
+ * Runs during hak_init() (first use of the allocator), single-threaded by
+ * then as far as options go: other threads read hak_opts only after init
+ * has published it.  Messages are written without malloc (hak_warn).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "options.h"
+
+/* Usable values before hak_options_init() runs (the core reads some early). */
+struct hak_options hak_opts = {
+	.purge_delay_ms = CONFIG_HAKMEM_PURGE_DELAY_MS,
+	.purge_batch = 64,
+	.epoch_events = CONFIG_HAKMEM_POLICY_EPOCH,
+	.cache_sites = CONFIG_HAKMEM_SITES,
+	.span_max = (size_t)1 << 20,
+};
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+#define TIB ((double)(1ULL << 40))
+
+enum core_opt {
+	OPT_POLICY,
+	OPT_STRICT,
+	OPT_STATS,
+	OPT_SEED,
+	OPT_PURGE_DELAY,
+	OPT_PURGE_BATCH,
+	OPT_SPAN_MAX,
+	OPT_EPOCH,
+	OPT_CACHE_MAX,
+	OPT_CACHE_PER_CLASS,
+	OPT_CACHE_SITES,
+	OPT_CACHE_CLASSES,
+	NR_CORE_OPTS
+};
+
+struct opt_row {
+	const char *name;
+	const char *env;
+	enum hak_opt_type type;
+	const char *def;
+	double min, max;
+	const char *help;
+};
+
+static const struct opt_row core_options[NR_CORE_OPTS] = {
+	[OPT_POLICY] = { "policy", "HAKMEM_POLICY", HAK_OPT_CHOICE,
+		CONFIG_HAKMEM_POLICY_DEFAULT, 0, 0,
+		"policy for blocks above the small limit (a compiled-in one)" },
+	[OPT_STRICT] = { "strict", "HAKMEM_STRICT", HAK_OPT_BOOL, "false", 0, 1,
+		"stop the program at start on any configuration error" },
+	[OPT_STATS] = { "stats", "HAKMEM_STATS", HAK_OPT_CHOICE, "none", 0, 0,
+		"statistics printed at exit: none or summary" },
+	[OPT_SEED] = { "seed", "HAKMEM_SEED", HAK_OPT_INT, "1", 0, 9.2e18,
+		"seed of the policies' random choices" },
+	[OPT_PURGE_DELAY] = { "purge.delay_ms", "HAKMEM_PURGE_DELAY_MS", HAK_OPT_INT,
+		STR(CONFIG_HAKMEM_PURGE_DELAY_MS), 0, 60000,
+		"ms free memory stays committed before it is returned to the OS" },
+	[OPT_PURGE_BATCH] = { "purge.batch", "HAKMEM_PURGE_BATCH", HAK_OPT_INT, "64", 1, 4096,
+		"cached large blocks released per purge step" },
+	[OPT_SPAN_MAX] = { "large.span_max", "HAKMEM_LARGE_SPAN_MAX", HAK_OPT_SIZE,
+		"1MiB", 0, 1048576,
+		"requests up to this size are carved from superslab spans" },
+	[OPT_EPOCH] = { "policy.epoch", "HAKMEM_POLICY_EPOCH", HAK_OPT_INT,
+		STR(CONFIG_HAKMEM_POLICY_EPOCH), 1, 1000000,
+		"large-block events between two learning steps of the policy" },
+	[OPT_CACHE_MAX] = { "bigcache.max_bytes", "HAKMEM_BIGCACHE_MAX_BYTES", HAK_OPT_SIZE,
+		"256MiB", 0, TIB, "bytes the BigCache may hold" },
+	[OPT_CACHE_PER_CLASS] = { "bigcache.per_class", "HAKMEM_BIGCACHE_PER_CLASS", HAK_OPT_INT,
+		"4", 0, 64, "blocks the BigCache keeps per call site and size class" },
+	[OPT_CACHE_SITES] = { "bigcache.sites", "HAKMEM_BIGCACHE_SITES", HAK_OPT_INT,
+		STR(CONFIG_HAKMEM_SITES), 1, CONFIG_HAKMEM_SITES,
+		"call sites the BigCache and the site table track" },
+	[OPT_CACHE_CLASSES] = { "bigcache.classes", "HAKMEM_BIGCACHE_CLASSES", HAK_OPT_SIZE_LIST,
+		"1MiB,2MiB,4MiB,8MiB", 1, TIB,
+		"BigCache size classes, increasing (a block is cached under the smallest that holds it)" },
+};
+
+static const char *const stats_choices[] = { "none", "summary", NULL };
+
+/* ---- messages ---- */
+
+static bool strict_seen(void)
+{
+	return hak_opts.strict;
+}
+
+static void verror(const char *where, const char *key, const char *fmt, va_list ap)
+{
+	char msg[384];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (key)
+		hak_warn("%s: %s: %s%s", where, key, msg,
+			 strict_seen() ? " (strict mode: stopping)" : "");
+	else
+		hak_warn("%s: %s%s", where, msg, strict_seen() ? " (strict mode: stopping)" : "");
+	if (strict_seen())
+		_exit(1);
+}
+
+void hak_config_error(const char *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(where, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static int key_error(int err, const char *where, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int key_error(int err, const char *where, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(where, key, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* ---- parsers: text to struct hak_param_value ---- */
+
+static const char *skip_space(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on", "y" };
+	static const char *const no[] = { "0", "false", "no", "off", "n" };
+
+	for (unsigned i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_int(const char *s, long long *out)
+{
+	char *end;
+
+	s = skip_space(s);
+	if (!*s)
+		return -EINVAL;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*skip_space(end))
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+	char *end;
+
+	s = skip_space(s);
+	if (!*s)
+		return -EINVAL;
+	errno = 0;
+	*out = strtod(s, &end);
+	if (*skip_space(end) || !isfinite(*out))
+		return -EINVAL;
+	return errno == ERANGE ? -ERANGE : 0;
+}
+
+/* "64KiB", "2M", "1 GiB", "4096": powers of 1024 whatever the spelling. */
+static int parse_size(const char *s, double *out)
+{
+	static const struct { const char *sfx; unsigned shift; } units[] = {
+		{ "", 0 }, { "b", 0 },
+		{ "k", 10 }, { "kb", 10 }, { "kib", 10 },
+		{ "m", 20 }, { "mb", 20 }, { "mib", 20 },
+		{ "g", 30 }, { "gb", 30 }, { "gib", 30 },
+		{ "t", 40 }, { "tb", 40 }, { "tib", 40 },
+	};
+	char *end;
+	double v;
+
+	s = skip_space(s);
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno == ERANGE || !isfinite(v))
+		return -ERANGE;
+	end = (char *)skip_space(end);
+
+	size_t n = strlen(end);
+
+	while (n && isspace((unsigned char)end[n - 1]))
+		n--;
+	for (unsigned i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strlen(units[i].sfx) == n && !strncasecmp(end, units[i].sfx, n)) {
+			v = ldexp(v, (int)units[i].shift);
+			if (v != floor(v))
+				return -EINVAL;
+			*out = v;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *type_name(enum hak_opt_type t)
+{
+	switch (t) {
+	case HAK_OPT_BOOL: return "a boolean (true/false)";
+	case HAK_OPT_INT: return "an integer";
+	case HAK_OPT_SIZE: return "a size (bytes, or with KiB/MiB/GiB)";
+	case HAK_OPT_FLOAT: return "a number";
+	case HAK_OPT_SIZE_LIST: return "a list of sizes";
+	case HAK_OPT_CHOICE: return "one of the listed words";
+	}
+	return "?";
+}
+
+static int check_range(double v, double min, double max, const char *where, const char *key)
+{
+	if (v < min || v > max)
+		return key_error(-ERANGE, where, key, "%.17g is out of range [%.17g, %.17g]", v, min, max);
+	return 0;
+}
+
+/* Parse one scalar @s of @type into @out, reporting against @where/@key. */
+static int parse_scalar(enum hak_opt_type type, const char *s, double min, double max,
+			struct hak_param_value *out, const char *where, const char *key)
+{
+	double d;
+	long long i;
+	int err;
+
+	switch (type) {
+	case HAK_OPT_BOOL:
+		if (parse_bool(skip_space(s), &out->b))
+			return key_error(-EINVAL, where, key, "'%s' is not %s", s, type_name(type));
+		return 0;
+	case HAK_OPT_INT:
+		err = parse_int(s, &i);
+		if (err == -EINVAL)
+			return key_error(err, where, key, "'%s' is not %s", s, type_name(type));
+		if (err || check_range((double)i, min, max, where, key))
+			return err ? key_error(err, where, key, "'%s' is out of range", s) : -ERANGE;
+		out->i = i;
+		return 0;
+	case HAK_OPT_SIZE:
+		err = parse_size(s, &d);
+		if (err)
+			return key_error(err, where, key, "'%s' is not %s", s, type_name(type));
+		if (check_range(d, min, max, where, key))
+			return -ERANGE;
+		out->size = (size_t)d;
+		return 0;
+	case HAK_OPT_FLOAT:
+		if (parse_double(s, &d))
+			return key_error(-EINVAL, where, key, "'%s' is not %s", s, type_name(type));
+		if (check_range(d, min, max, where, key))
+			return -ERANGE;
+		out->f = d;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int parse_list(const char *const *items, unsigned n, double min, double max,
+		      struct hak_param_value *out, const char *where, const char *key)
+{
+	struct hak_param_value item = { 0 };
+
+	if (n == 0 || n > HAK_PARAM_LIST_MAX)
+		return key_error(-ERANGE, where, key, "a list of 1 to %d sizes is wanted, not %u",
+				 HAK_PARAM_LIST_MAX, n);
+	for (unsigned k = 0; k < n; k++) {
+		int err = parse_scalar(HAK_OPT_SIZE, items[k], min, max, &item, where, key);
+
+		if (err)
+			return err;
+		out->list[k] = item.size;
+	}
+	out->nlist = n;
+	return 0;
+}
+
+/* ---- rows: core options and policy parameters ---- */
+
+struct row_ref {
+	const struct opt_row *core;		/* a core option, or */
+	const struct hak_policy *policy;	/* a policy parameter */
+	const struct hak_param *param;
+	int pi, pj;				/* policy and parameter index */
+};
+
+static bool find_row(const char *key, struct row_ref *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (unsigned i = 0; i < NR_CORE_OPTS; i++) {
+		if (!strcmp(key, core_options[i].name)) {
+			r->core = &core_options[i];
+			return true;
+		}
+	}
+
+	const char *dot = strchr(key, '.');
+
+	if (!dot)
+		return false;
+	for (int i = 0; hak_policies[i]; i++) {
+		const struct hak_policy *p = hak_policies[i];
+
+		if (strlen(p->name) != (size_t)(dot - key) || strncmp(key, p->name, (size_t)(dot - key)))
+			continue;
+		for (int j = 0; p->params && p->params[j].name; j++) {
+			if (!strcmp(dot + 1, p->params[j].name)) {
+				r->policy = p;
+				r->param = &p->params[j];
+				r->pi = i;
+				r->pj = j;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static enum hak_opt_type row_type(const struct row_ref *r)
+{
+	return r->core ? r->core->type : (enum hak_opt_type)r->param->type;
+}
+
+bool hak_option_exists(const char *key)
+{
+	struct row_ref r;
+
+	return find_row(key, &r);
+}
+
+bool hak_option_is_list(const char *key)
+{
+	struct row_ref r;
+
+	return find_row(key, &r) && row_type(&r) == HAK_OPT_SIZE_LIST;
+}
+
+static const char *const known_policies[] = { "fixed", "elo", "evo", NULL };
+
+static int set_policy(const char *s, const char *where, const char *key)
+{
+	char names[128] = "";
+	const struct hak_policy *p;
+
+	s = skip_space(s);
+	p = hak_policy_find(s);
+	if (p) {
+		hak_opts.policy = p;
+		return 0;
+	}
+	for (int i = 0; hak_policies[i]; i++) {
+		strncat(names, i ? ", " : "", sizeof(names) - strlen(names) - 1);
+		strncat(names, hak_policies[i]->name, sizeof(names) - strlen(names) - 1);
+	}
+	for (int i = 0; known_policies[i]; i++)
+		if (!strcmp(s, known_policies[i]))
+			return key_error(-EINVAL, where, key,
+					 "policy '%s' is not compiled into this build (available: %s)",
+					 s, names[0] ? names : "none");
+	return key_error(-EINVAL, where, key, "unknown policy '%s' (available: %s)", s,
+			 names[0] ? names : "none");
+}
+
+static int set_core(enum core_opt o, const struct hak_param_value *v)
+{
+	switch (o) {
+	case OPT_STRICT: hak_opts.strict = v->b; break;
+	case OPT_SEED: hak_opts.seed = (uint64_t)v->i; break;
+	case OPT_PURGE_DELAY: hak_opts.purge_delay_ms = (unsigned)v->i; break;
+	case OPT_PURGE_BATCH: hak_opts.purge_batch = (unsigned)v->i; break;
+	case OPT_SPAN_MAX: hak_opts.span_max = v->size; break;
+	case OPT_EPOCH: hak_opts.epoch_events = (unsigned)v->i; break;
+	case OPT_CACHE_MAX: hak_opts.cache_max_bytes = v->size; break;
+	case OPT_CACHE_PER_CLASS: hak_opts.cache_per_class = (unsigned)v->i; break;
+	case OPT_CACHE_SITES: hak_opts.cache_sites = (unsigned)v->i; break;
+	case OPT_CACHE_CLASSES:
+		memcpy(hak_opts.cache_classes, v->list, sizeof(v->list));
+		hak_opts.ncache_classes = v->nlist;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int set_value(const struct row_ref *r, const struct hak_param_value *v,
+		     const char *where, const char *key)
+{
+	if (row_type(r) == HAK_OPT_SIZE_LIST) {
+		for (unsigned k = 1; k < v->nlist; k++)
+			if (v->list[k] <= v->list[k - 1])
+				return key_error(-EINVAL, where, key, "sizes must be increasing");
+	}
+	if (r->core)
+		return set_core((enum core_opt)(r->core - core_options), v);
+	hak_opts.params[r->pi][r->pj] = *v;
+	return 0;
+}
+
+static void row_range(const struct row_ref *r, double *min, double *max)
+{
+	*min = r->core ? r->core->min : r->param->min;
+	*max = r->core ? r->core->max : r->param->max;
+}
+
+int hak_option_set(const char *key, const char *value, const char *where)
+{
+	struct hak_param_value v = { 0 };
+	struct row_ref r;
+	double min, max;
+	int err;
+
+	if (!find_row(key, &r))
+		return key_error(-ENOENT, where, key, "unknown option");
+	row_range(&r, &min, &max);
+	switch (row_type(&r)) {
+	case HAK_OPT_CHOICE:
+		if (r.core == &core_options[OPT_POLICY])
+			return set_policy(value, where, key);
+		for (int i = 0; stats_choices[i]; i++) {
+			if (!strcasecmp(skip_space(value), stats_choices[i])) {
+				if (i && !IS_ENABLED(CONFIG_HAKMEM_STATS))
+					return key_error(-EINVAL, where, key,
+							 "statistics are not compiled into this build (CONFIG_HAKMEM_STATS)");
+				hak_opts.stats = i;
+				return 0;
+			}
+		}
+		return key_error(-EINVAL, where, key, "'%s' is not one of: none, summary", value);
+	case HAK_OPT_SIZE_LIST: {
+		char buf[256];
+		const char *items[HAK_PARAM_LIST_MAX + 1];
+		unsigned n = 0;
+
+		if (strlen(value) >= sizeof(buf))
+			return key_error(-EINVAL, where, key, "list too long");
+		strcpy(buf, value);
+		for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+			if (n == HAK_PARAM_LIST_MAX + 1)
+				break;
+			items[n++] = tok;
+		}
+		err = parse_list(items, n, min, max, &v, where, key);
+		break;
+	}
+	default:
+		err = parse_scalar(row_type(&r), value, min, max, &v, where, key);
+		break;
+	}
+	return err ? err : set_value(&r, &v, where, key);
+}
+
+int hak_option_set_list(const char *key, const char *const *items, unsigned n, const char *where)
+{
+	struct hak_param_value v = { 0 };
+	struct row_ref r;
+	double min, max;
+	int err;
+
+	if (!find_row(key, &r))
+		return key_error(-ENOENT, where, key, "unknown option");
+	if (row_type(&r) != HAK_OPT_SIZE_LIST)
+		return key_error(-EINVAL, where, key, "a list was given, but this option is %s",
+				 type_name(row_type(&r)));
+	row_range(&r, &min, &max);
+	err = parse_list(items, n, min, max, &v, where, key);
+	return err ? err : set_value(&r, &v, where, key);
+}
+
+/* ---- defaults, environment, docs ---- */
+
+static void env_name(const struct hak_policy *p, const struct hak_param *param, char *buf,
+		     size_t len)
+{
+	size_t k = 0;
+
+	k += (size_t)snprintf(buf, len, "HAKMEM_%s_%s", p->name, param->name);
+	for (size_t i = 7; i < k && i < len; i++)
+		buf[i] = (char)toupper((unsigned char)buf[i]);
+}
+
+/* Apply every row: its default (where == NULL) or its environment variable. */
+static void apply_rows(bool from_env)
+{
+	char where[96];
+
+	for (unsigned i = 0; i < NR_CORE_OPTS; i++) {
+		const struct opt_row *row = &core_options[i];
+		const char *v = from_env ? getenv(row->env) : row->def;
+
+		if (v && (from_env || *v))
+			hak_option_set(row->name, v, from_env ? row->env : "default");
+	}
+	for (int i = 0; hak_policies[i]; i++) {
+		const struct hak_policy *p = hak_policies[i];
+
+		for (int j = 0; p->params && p->params[j].name; j++) {
+			char key[96];
+			const char *v;
+
+			snprintf(key, sizeof(key), "%s.%s", p->name, p->params[j].name);
+			env_name(p, &p->params[j], where, sizeof(where));
+			v = from_env ? getenv(where) : p->params[j].def;
+			if (v)
+				hak_option_set(key, v, from_env ? where : "default");
+		}
+	}
+}
+
+void hak_options_init(void)
+{
+	const char *v;
+
+	/* Strict mode first, so that it governs everything after it. */
+	apply_rows(false);
+	v = getenv("HAKMEM_STRICT");
+	if (v)
+		hak_option_set("strict", v, "HAKMEM_STRICT");
+	v = getenv("HAKMEM_PROFILE");
+	if (v && *v)
+		hak_profile_load(v);
+	apply_rows(true);
+}
+
+unsigned hak_option_count(void)
+{
+	unsigned n = NR_CORE_OPTS;
+
+	for (int i = 0; hak_policies[i]; i++)
+		for (int j = 0; hak_policies[i]->params && hak_policies[i]->params[j].name; j++)
+			n++;
+	return n;
+}
+
+int hak_option_describe(unsigned idx, char *buf, size_t len)
+{
+	if (idx < NR_CORE_OPTS) {
+		const struct opt_row *r = &core_options[idx];
+
+		return snprintf(buf, len, "%s\t%s\t%s\tdefault %s\t%s", r->name, r->env,
+				type_name(r->type), r->def, r->help);
+	}
+	idx -= NR_CORE_OPTS;
+	for (int i = 0; hak_policies[i]; i++) {
+		const struct hak_policy *p = hak_policies[i];
+
+		for (int j = 0; p->params && p->params[j].name; j++, idx--) {
+			if (idx)
+				continue;
+
+			char env[96];
+
+			env_name(p, &p->params[j], env, sizeof(env));
+			return snprintf(buf, len, "%s.%s\t%s\t%s\tdefault %s\t%s", p->name,
+					p->params[j].name, env,
+					type_name((enum hak_opt_type)p->params[j].type),
+					p->params[j].def, p->params[j].help);
+		}
+	}
+	return -ENOENT;
+}
