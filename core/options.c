@@ -458,7 +458,10 @@ int hak_option_set(const char *key, const char *value, const char *where)
 		if (r.core == &core_options[OPT_POLICY])
 			return set_policy(value, where, key);
 		for (int i = 0; stats_choices[i]; i++) {
-			if (!strcasecmp(skip_space(value), stats_choices[i])) {
+			bool b;
+
+			if (!strcasecmp(skip_space(value), stats_choices[i]) ||
+			    (!parse_bool(skip_space(value), &b) && b == (i == 1))) {
 				if (i && !IS_ENABLED(CONFIG_HAKMEM_STATS))
 					return key_error(-EINVAL, where, key,
 							 "statistics are not compiled into this build (CONFIG_HAKMEM_STATS)");
@@ -466,7 +469,8 @@ int hak_option_set(const char *key, const char *value, const char *where)
 				return 0;
 			}
 		}
-		return key_error(-EINVAL, where, key, "'%s' is not one of: none, summary", value);
+		return key_error(-EINVAL, where, key, "'%s' is not one of: none, summary (or 0, 1)",
+				 value);
 	case HAK_OPT_SIZE_LIST: {
 		char buf[256];
 		const char *items[HAK_PARAM_LIST_MAX + 1];
