@@ -14,7 +14,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,7 +191,7 @@ static int parse_double(const char *s, double *out)
 		return -EINVAL;
 	errno = 0;
 	*out = strtod(s, &end);
-	if (*skip_space(end) || !isfinite(*out))
+	if (*skip_space(end) || !__builtin_isfinite(*out))
 		return -EINVAL;
 	return errno == ERANGE ? -ERANGE : 0;
 }
@@ -215,7 +214,7 @@ static int parse_size(const char *s, double *out)
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno == ERANGE || !isfinite(v))
+	if (errno == ERANGE || !__builtin_isfinite(v))
 		return -ERANGE;
 	end = (char *)skip_space(end);
 
@@ -225,8 +224,10 @@ static int parse_size(const char *s, double *out)
 		n--;
 	for (unsigned i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strlen(units[i].sfx) == n && !strncasecmp(end, units[i].sfx, n)) {
-			v = ldexp(v, (int)units[i].shift);
-			if (v != floor(v))
+			v *= (double)(1ULL << units[i].shift);
+			if (v >= 18446744073709551616.0)
+				return -ERANGE;
+			if (v != (double)(unsigned long long)v)
 				return -EINVAL;
 			*out = v;
 			return 0;

@@ -62,7 +62,7 @@ enum hak_event_type {
 
 struct hak_event {
 	enum hak_event_type type;
-	size_t size;			/* request (ALLOC, FREE) or bytes (PURGE) */
+	size_t size;			/* ALLOC: request; FREE: block size; PURGE: bytes */
 	const struct hak_site *site;	/* NULL for PURGE */
 	enum hak_route route;		/* ALLOC: the route taken */
 	bool cache_hit;			/* ALLOC: served from the BigCache */
@@ -171,7 +171,9 @@ struct hak_policy_ops {
 	/**
 	 * @classes: the policy may move the BigCache's class boundaries:
 	 * fill @out with up to @max increasing sizes and return how many
-	 * (0: keep the current ones).  Called after tick().  NULL: fixed.
+	 * (0: keep the current ones).  Called after tick().  New classes
+	 * empty the cache (its blocks were sized for the old ones); those
+	 * releases are not reported as events.  NULL: fixed.
 	 */
 	unsigned (*classes)(void *state, size_t *out, unsigned max);
 	/** @on_event: feedback after each large event.  NULL: ignored. */

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: MIT
+/*
+ * policies/elo.c - epsilon-greedy choice of the mapping threshold among
+ * candidates rated like chess players.
+ *
+ * A candidate is a threshold with the meaning of fixed.threshold: above
+ * the span limit, requests below it go through the BigCache and requests
+ * at or above it are mapped directly.  One candidate serves a whole
+ * episode (elo.episode large allocations); the episode's cost is the mean
+ * cost per allocation: the time the core spent serving them (the events'
+ * cost_ns) plus the minor page faults taken meanwhile, each charged
+ * ELO_FAULT_NS.  Wall time is not used: it mostly measures the program.
+ *
+ * When an episode ends the next candidate is drawn: the first episodes try
+ * every candidate once, in order; then, with probability elo.epsilon, a
+ * uniformly random candidate (explore), else the best-rated one (exploit,
+ * lowest index on a tie).  At every tick the candidates play: each pair in
+ * which at least one side has a fresh cost (an episode finished since the
+ * last tick) and both have a cost plays one match, the cheaper winning
+ * (a draw when the costs are within ELO_DRAW_PCT percent), and both
+ * ratings move by K times the surprise, as in chess.  Stale costs stand in
+ * for candidates not served lately, so the one serving is always measured
+ * against the field, and a pair with no new evidence does not replay.
+ *
+ * The state is fixed arrays (no allocation); the RNG is the policy's own
+ * splitmix64 seeded from env->seed, so a run is reproducible.  Hooks are
+ * serialised by the core and never call malloc.
+ */
+#include <errno.h>
+
+#include <hakmem_policy.h>
+
+#define ELO_START	1500.0	/* rating every candidate starts from */
+/*
+ * One minor fault: the trap, a zeroed 4 KiB page and its mapping, about
+ * 250 ns on current x86-64.  It makes a fresh 2 MiB mapping (512 faults)
+ * cost 128 us against a few hundred ns for a cache hit.
+ */
+#define ELO_FAULT_NS	250.0
+#define ELO_DRAW_PCT	2.0	/* costs this close (percent) make a draw */
+#define ELO_SPREAD	400.0	/* rating gap at which the odds are 10 to 1 */
+#define ELO_GAP_MAX	1600.0	/* clamp of that gap: keeps 10^x in range */
+
+struct elo_cand {
+	size_t threshold;
+	double rating;
+	uint64_t episodes;	/* episodes served */
+	double cost_sum;	/* costs of the episodes since the last tick */
+	unsigned cost_n;
+	double cost;		/* latest cost per allocation (ns) */
+	bool measured;		/* cost is set */
+	bool fresh;		/* cost came in since the last tick */
+};
+
+struct elo_state {
+	uint64_t (*minor_faults)(void);
+	size_t span_max;
+	double epsilon;
+	double k;
+	unsigned episode;	/* allocations per episode */
+	unsigned ncand;
+	unsigned cur;		/* candidate in force */
+	unsigned tried;		/* candidates served once, in order, at start */
+	uint64_t rng;
+
+	/* The episode running. */
+	unsigned ep_allocs;
+	uint64_t ep_cost_ns;
+	uint64_t ep_faults;	/* minor_faults() when it began */
+
+	uint64_t decisions;	/* candidates drawn after the first round */
+	uint64_t explored;	/* draws that explored */
+	struct elo_cand cand[HAK_PARAM_LIST_MAX];
+};
+
+static const struct hak_param elo_params[] = {
+	{ "epsilon", HAK_PARAM_FLOAT, "0.05", 0, 1,
+	  "exploration rate: share of episodes served by a random candidate" },
+	{ "k", HAK_PARAM_FLOAT, "32", 1, 400,
+	  "ELO K-factor: rating points at stake in one match" },
+	{ "candidates", HAK_PARAM_SIZE_LIST, "256KiB,1MiB,4MiB,16MiB", 0, 1099511627776.0,
+	  "candidate thresholds (as fixed.threshold): requests at or above are mapped directly" },
+	{ "episode", HAK_PARAM_INT, "32", 1, 100000,
+	  "large allocations per episode (one candidate serves a whole episode)" },
+	{ NULL, 0, NULL, 0, 0, NULL },
+};
+
+enum { ELO_P_EPSILON, ELO_P_K, ELO_P_CANDIDATES, ELO_P_EPISODE };
+
+/* ---- RNG: splitmix64 ---- */
+
+static uint64_t elo_next(struct elo_state *st)
+{
+	uint64_t z = (st->rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1). */
+static double elo_unit(struct elo_state *st)
+{
+	return (double)(elo_next(st) >> 11) * 0x1.0p-53;
+}
+
+/* ---- ratings ---- */
+
+/* 2^x for |x| <= 16, without libm (the library links no -lm). */
+static double elo_exp2(double x)
+{
+	int n = (int)x;
+	double y, term = 1.0, sum = 1.0;
+
+	if ((double)n > x)
+		n--;
+	y = (x - n) * 0.69314718055994531;	/* 2^f = e^(f ln 2), f in [0, 1) */
+	for (int i = 1; i < 16; i++) {
+		term *= y / i;
+		sum += term;
+	}
+	for (; n > 0; n--)
+		sum *= 2.0;
+	for (; n < 0; n++)
+		sum *= 0.5;
+	return sum;
+}
+
+/* Expected score of a player rated @ra against one rated @rb. */
+static double elo_expect(double ra, double rb)
+{
+	double gap = rb - ra;
+
+	if (gap > ELO_GAP_MAX)
+		gap = ELO_GAP_MAX;
+	if (gap < -ELO_GAP_MAX)
+		gap = -ELO_GAP_MAX;
+	/* 10^(gap/400) = 2^(gap/400 * log2(10)) */
+	return 1.0 / (1.0 + elo_exp2(gap / ELO_SPREAD * 3.3219280948873623));
+}
+
+/* Score of a candidate costing @a against one costing @b: 1, 0.5 or 0. */
+static double elo_score(double a, double b)
+{
+	double hi = a > b ? a : b;
+	double d = a > b ? a - b : b - a;
+
+	if (d * 100.0 <= hi * ELO_DRAW_PCT)
+		return 0.5;
+	return a < b ? 1.0 : 0.0;
+}
+
+static unsigned elo_best(const struct elo_state *st)
+{
+	unsigned best = 0;
+
+	for (unsigned i = 1; i < st->ncand; i++)
+		if (st->cand[i].rating > st->cand[best].rating)
+			best = i;
+	return best;
+}
+
+/* Draw the candidate for the next episode. */
+static void elo_choose(struct elo_state *st)
+{
+	if (st->tried < st->ncand) {
+		st->cur = st->tried++;
+		return;
+	}
+	st->decisions++;
+	if (elo_unit(st) < st->epsilon) {
+		st->explored++;
+		st->cur = (unsigned)((elo_next(st) >> 11) % st->ncand);
+	} else {
+		st->cur = elo_best(st);
+	}
+}
+
+static uint64_t elo_faults(const struct elo_state *st)
+{
+	return st->minor_faults ? st->minor_faults() : 0;
+}
+
+static void elo_end_episode(struct elo_state *st)
+{
+	struct elo_cand *c = &st->cand[st->cur];
+	uint64_t faults = elo_faults(st);
+	uint64_t df = faults >= st->ep_faults ? faults - st->ep_faults : 0;
+
+	c->cost_sum += ((double)st->ep_cost_ns + (double)df * ELO_FAULT_NS) / st->ep_allocs;
+	c->cost_n++;
+	c->episodes++;
+	st->ep_allocs = 0;
+	st->ep_cost_ns = 0;
+	st->ep_faults = faults;
+	elo_choose(st);
+}
+
+/* ---- hooks ---- */
+
+static int elo_init(void *state, const struct hak_policy_env *env)
+{
+	struct elo_state *st = state;
+	const struct hak_param_value *p = env->params;
+
+	if (!p[ELO_P_CANDIDATES].nlist || p[ELO_P_CANDIDATES].nlist > HAK_PARAM_LIST_MAX ||
+	    p[ELO_P_EPISODE].i < 1)
+		return -EINVAL;
+	st->minor_faults = env->minor_faults;
+	st->span_max = env->span_max;
+	st->epsilon = p[ELO_P_EPSILON].f;
+	st->k = p[ELO_P_K].f;
+	st->episode = (unsigned)p[ELO_P_EPISODE].i;
+	st->ncand = p[ELO_P_CANDIDATES].nlist;
+	for (unsigned i = 0; i < st->ncand; i++) {
+		st->cand[i].threshold = p[ELO_P_CANDIDATES].list[i];
+		st->cand[i].rating = ELO_START;
+	}
+	st->rng = env->seed;
+	st->cur = 0;
+	st->tried = 1;
+	st->ep_faults = elo_faults(st);
+	return 0;
+}
+
+static enum hak_route elo_route(void *state, size_t size, const struct hak_site *site)
+{
+	struct elo_state *st = state;
+
+	(void)site;
+	if (size <= st->span_max)
+		return HAK_ROUTE_SPAN;
+	return size < st->cand[st->cur].threshold ? HAK_ROUTE_CACHE : HAK_ROUTE_MAP;
+}
+
+/*
+ * @size is the class size the block is cached under, at least its
+ * request: a class up to the threshold in force holds only requests that
+ * threshold routes to the BigCache.  A block routed there under another
+ * candidate's larger threshold is let go.
+ */
+static bool elo_admit(void *state, size_t size, const struct hak_site *site, unsigned cls)
+{
+	struct elo_state *st = state;
+
+	(void)site;
+	(void)cls;
+	return size > st->span_max && size <= st->cand[st->cur].threshold;
+}
+
+static void elo_on_event(void *state, const struct hak_event *ev)
+{
+	struct elo_state *st = state;
+
+	if (ev->type != HAK_EV_ALLOC)
+		return;
+	st->ep_cost_ns += ev->cost_ns;
+	if (++st->ep_allocs >= st->episode)
+		elo_end_episode(st);
+}
+
+static void elo_tick(void *state, uint64_t epoch)
+{
+	struct elo_state *st = state;
+	double delta[HAK_PARAM_LIST_MAX] = { 0 };
+
+	(void)epoch;
+	for (unsigned i = 0; i < st->ncand; i++) {
+		struct elo_cand *c = &st->cand[i];
+
+		if (!c->cost_n)
+			continue;
+		c->cost = c->cost_sum / c->cost_n;
+		c->cost_sum = 0;
+		c->cost_n = 0;
+		c->measured = true;
+		c->fresh = true;
+	}
+	/* Deltas from the ratings before the round: the order of play is moot. */
+	for (unsigned i = 0; i < st->ncand; i++) {
+		struct elo_cand *a = &st->cand[i];
+
+		for (unsigned j = i + 1; j < st->ncand; j++) {
+			struct elo_cand *b = &st->cand[j];
+			double d;
+
+			if (!a->measured || !b->measured || !(a->fresh || b->fresh))
+				continue;
+			d = st->k * (elo_score(a->cost, b->cost) - elo_expect(a->rating, b->rating));
+			delta[i] += d;
+			delta[j] -= d;
+		}
+	}
+	for (unsigned i = 0; i < st->ncand; i++) {
+		st->cand[i].rating += delta[i];
+		st->cand[i].fresh = false;
+	}
+}
+
+/* ---- report: hand-made formatting, since printf may allocate ---- */
+
+struct elo_buf {
+	char *p;
+	size_t len, n;
+};
+
+static void elo_put(struct elo_buf *b, const char *s)
+{
+	while (*s && b->n + 1 < b->len)
+		b->p[b->n++] = *s++;
+	if (b->len)
+		b->p[b->n] = '\0';
+}
+
+static void elo_put_u64(struct elo_buf *b, uint64_t v)
+{
+	char tmp[24];
+	int i = (int)sizeof(tmp) - 1;
+
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	elo_put(b, &tmp[i]);
+}
+
+/* @v with @dec decimals (at most 3), rounded. */
+static void elo_put_fix(struct elo_buf *b, double v, unsigned dec)
+{
+	uint64_t scale = 1, x;
+
+	for (unsigned i = 0; i < dec; i++)
+		scale *= 10;
+	if (v < 0) {
+		elo_put(b, "-");
+		v = -v;
+	}
+	x = (uint64_t)(v * (double)scale + 0.5);
+	elo_put_u64(b, x / scale);
+	if (dec) {
+		char frac[4];
+		uint64_t f = x % scale;
+
+		for (unsigned i = dec; i-- > 0; f /= 10)
+			frac[i] = (char)('0' + f % 10);
+		frac[dec] = '\0';
+		elo_put(b, ".");
+		elo_put(b, frac);
+	}
+}
+
+/* A size in the units profiles use: 4MiB, 256KiB, else bytes. */
+static void elo_put_size(struct elo_buf *b, size_t v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned u = 0;
+
+	while (u + 1 < sizeof(unit) / sizeof(unit[0]) && v && !(v & 1023)) {
+		v >>= 10;
+		u++;
+	}
+	elo_put_u64(b, v);
+	elo_put(b, unit[u]);
+}
+
+static int elo_report(void *state, char *buf, size_t len)
+{
+	struct elo_state *st = state;
+	struct elo_buf b = { buf, len, 0 };
+
+	elo_put(&b, "epsilon=");
+	elo_put_fix(&b, st->epsilon, 3);
+	elo_put(&b, " k=");
+	elo_put_fix(&b, st->k, 1);
+	elo_put(&b, " episode=");
+	elo_put_u64(&b, st->episode);
+	elo_put(&b, " current=");
+	elo_put_size(&b, st->cand[st->cur].threshold);
+	elo_put(&b, " decisions=");
+	elo_put_u64(&b, st->decisions);
+	elo_put(&b, " explored=");
+	elo_put_u64(&b, st->explored);
+	for (unsigned i = 0; i < st->ncand; i++) {
+		const struct elo_cand *c = &st->cand[i];
+
+		elo_put(&b, " threshold");
+		elo_put_u64(&b, i);
+		elo_put(&b, "=");
+		elo_put_size(&b, c->threshold);
+		elo_put(&b, " rating");
+		elo_put_u64(&b, i);
+		elo_put(&b, "=");
+		elo_put_fix(&b, c->rating, 1);
+		elo_put(&b, " episodes");
+		elo_put_u64(&b, i);
+		elo_put(&b, "=");
+		elo_put_u64(&b, c->episodes);
+	}
+	return (int)b.n;
+}
+
+static const struct hak_policy_ops elo_ops = {
+	.init = elo_init,
+	.route = elo_route,
+	.admit = elo_admit,
+	.on_event = elo_on_event,
+	.tick = elo_tick,
+	.report = elo_report,
+};
+
+const struct hak_policy hak_policy_elo = {
+	.name = "elo",
+	.summary = "epsilon-greedy choice among candidate thresholds, rated by measured cost",
+	.params = elo_params,
+	.state_size = sizeof(struct elo_state),
+	.ops = &elo_ops,
+};
