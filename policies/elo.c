@@ -12,15 +12,28 @@
  * ELO_FAULT_NS.  Wall time is not used: it mostly measures the program.
  *
  * When an episode ends the next candidate is drawn: the first episodes try
- * every candidate once, in order; then, with probability elo.epsilon, a
- * uniformly random candidate (explore), else the best-rated one (exploit,
- * lowest index on a tie).  At every tick the candidates play: each pair in
+ * every candidate once, largest threshold first (it caches the most, so it
+ * is the likeliest to be cheap in time and gives the others a yardstick);
+ * then, with probability elo.epsilon, a uniformly random candidate
+ * (explore), else the best-rated one (exploit, lowest index on a tie).
+ *
+ * A candidate that is not the cheapest measured one is on trial: after
+ * each of its allocations its running cost is compared with the cheapest
+ * measured cost, and once it is elo.abort times dearer the episode ends
+ * there and is scored with what was measured.  A bad threshold can be
+ * hundreds of times dearer (every block mapped and faulted in afresh), so
+ * without this an exploring episode would cost more than all the others
+ * together; with it, exploring a bad candidate costs an allocation or two.  At every tick the candidates play: each pair in
  * which at least one side has a fresh cost (an episode finished since the
  * last tick) and both have a cost plays one match, the cheaper winning
  * (a draw when the costs are within ELO_DRAW_PCT percent), and both
  * ratings move by K times the surprise, as in chess.  Stale costs stand in
  * for candidates not served lately, so the one serving is always measured
  * against the field, and a pair with no new evidence does not replay.
+ *
+ * Every block routed to the BigCache is admitted back to it (the core's
+ * default), whatever candidate serves when it is freed: a short trial
+ * must not empty the cache the best candidate relies on.
  *
  * The state is fixed arrays (no allocation); the RNG is the policy's own
  * splitmix64 seeded from env->seed, so a run is reproducible.  Hooks are
@@ -57,10 +70,12 @@ struct elo_state {
 	size_t span_max;
 	double epsilon;
 	double k;
+	double abort;		/* trial cut-off, times the cheapest cost; 0: off */
 	unsigned episode;	/* allocations per episode */
 	unsigned ncand;
 	unsigned cur;		/* candidate in force */
-	unsigned tried;		/* candidates served once, in order, at start */
+	unsigned tried;		/* candidates served once, largest first, at start */
+	bool trial;		/* cur is not the cheapest measured candidate */
 	uint64_t rng;
 
 	/* The episode running. */
@@ -70,22 +85,25 @@ struct elo_state {
 
 	uint64_t decisions;	/* candidates drawn after the first round */
 	uint64_t explored;	/* draws that explored */
+	uint64_t aborted;	/* trial episodes cut short */
 	struct elo_cand cand[HAK_PARAM_LIST_MAX];
 };
 
 static const struct hak_param elo_params[] = {
-	{ "epsilon", HAK_PARAM_FLOAT, "0.05", 0, 1,
+	{ "epsilon", HAK_PARAM_FLOAT, "0.02", 0, 1,
 	  "exploration rate: share of episodes served by a random candidate" },
 	{ "k", HAK_PARAM_FLOAT, "32", 1, 400,
 	  "ELO K-factor: rating points at stake in one match" },
 	{ "candidates", HAK_PARAM_SIZE_LIST, "256KiB,1MiB,4MiB,16MiB", 0, 1099511627776.0,
 	  "candidate thresholds (as fixed.threshold): requests at or above are mapped directly" },
-	{ "episode", HAK_PARAM_INT, "32", 1, 100000,
+	{ "episode", HAK_PARAM_INT, "256", 1, 100000,
 	  "large allocations per episode (one candidate serves a whole episode)" },
+	{ "abort", HAK_PARAM_FLOAT, "4", 0, 1000,
+	  "a trial episode ends once it costs this many times the cheapest candidate (0: never)" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
 
-enum { ELO_P_EPSILON, ELO_P_K, ELO_P_CANDIDATES, ELO_P_EPISODE };
+enum { ELO_P_EPSILON, ELO_P_K, ELO_P_CANDIDATES, ELO_P_EPISODE, ELO_P_ABORT };
 
 /* ---- RNG: splitmix64 ---- */
 
@@ -160,20 +178,51 @@ static unsigned elo_best(const struct elo_state *st)
 	return best;
 }
 
+/* Mean cost per allocation of @c so far: the last tick's, or newer. */
+static bool elo_known_cost(const struct elo_cand *c, double *cost)
+{
+	if (c->cost_n) {
+		*cost = c->cost_sum / c->cost_n;
+		return true;
+	}
+	*cost = c->cost;
+	return c->measured;
+}
+
+/* The cheapest known cost of any candidate (false: none measured yet). */
+static bool elo_cheapest(const struct elo_state *st, unsigned *who, double *cost)
+{
+	bool found = false;
+	double c;
+
+	for (unsigned i = 0; i < st->ncand; i++) {
+		if (elo_known_cost(&st->cand[i], &c) && (!found || c < *cost)) {
+			*cost = c;
+			*who = i;
+			found = true;
+		}
+	}
+	return found;
+}
+
 /* Draw the candidate for the next episode. */
 static void elo_choose(struct elo_state *st)
 {
+	unsigned cheapest;
+	double ref;
+
 	if (st->tried < st->ncand) {
-		st->cur = st->tried++;
-		return;
-	}
-	st->decisions++;
-	if (elo_unit(st) < st->epsilon) {
-		st->explored++;
-		st->cur = (unsigned)((elo_next(st) >> 11) % st->ncand);
+		st->cur = st->ncand - 1 - st->tried++;
 	} else {
-		st->cur = elo_best(st);
+		st->decisions++;
+		if (elo_unit(st) < st->epsilon) {
+			st->explored++;
+			st->cur = (unsigned)((elo_next(st) >> 11) % st->ncand);
+		} else {
+			st->cur = elo_best(st);
+		}
 	}
+	st->trial = elo_cheapest(st, &cheapest, &ref) && cheapest != st->cur;
 }
 
 static uint64_t elo_faults(const struct elo_state *st)
@@ -211,13 +260,14 @@ static int elo_init(void *state, const struct hak_policy_env *env)
 	st->epsilon = p[ELO_P_EPSILON].f;
 	st->k = p[ELO_P_K].f;
 	st->episode = (unsigned)p[ELO_P_EPISODE].i;
+	st->abort = p[ELO_P_ABORT].f;
 	st->ncand = p[ELO_P_CANDIDATES].nlist;
 	for (unsigned i = 0; i < st->ncand; i++) {
 		st->cand[i].threshold = p[ELO_P_CANDIDATES].list[i];
 		st->cand[i].rating = ELO_START;
 	}
 	st->rng = env->seed;
-	st->cur = 0;
+	st->cur = st->ncand - 1;
 	st->tried = 1;
 	st->ep_faults = elo_faults(st);
 	return 0;
@@ -233,21 +283,6 @@ static enum hak_route elo_route(void *state, size_t size, const struct hak_site 
 	return size < st->cand[st->cur].threshold ? HAK_ROUTE_CACHE : HAK_ROUTE_MAP;
 }
 
-/*
- * @size is the class size the block is cached under, at least its
- * request: a class up to the threshold in force holds only requests that
- * threshold routes to the BigCache.  A block routed there under another
- * candidate's larger threshold is let go.
- */
-static bool elo_admit(void *state, size_t size, const struct hak_site *site, unsigned cls)
-{
-	struct elo_state *st = state;
-
-	(void)site;
-	(void)cls;
-	return size > st->span_max && size <= st->cand[st->cur].threshold;
-}
-
 static void elo_on_event(void *state, const struct hak_event *ev)
 {
 	struct elo_state *st = state;
@@ -255,8 +290,22 @@ static void elo_on_event(void *state, const struct hak_event *ev)
 	if (ev->type != HAK_EV_ALLOC)
 		return;
 	st->ep_cost_ns += ev->cost_ns;
-	if (++st->ep_allocs >= st->episode)
+	if (++st->ep_allocs >= st->episode) {
 		elo_end_episode(st);
+		return;
+	}
+	if (st->trial && st->abort > 0) {
+		uint64_t f = elo_faults(st);
+		uint64_t df = f >= st->ep_faults ? f - st->ep_faults : 0;
+		double run = ((double)st->ep_cost_ns + (double)df * ELO_FAULT_NS) / st->ep_allocs;
+		unsigned who;
+		double ref;
+
+		if (elo_cheapest(st, &who, &ref) && run > st->abort * ref) {
+			st->aborted++;
+			elo_end_episode(st);
+		}
+	}
 }
 
 static void elo_tick(void *state, uint64_t epoch)
@@ -381,6 +430,8 @@ static int elo_report(void *state, char *buf, size_t len)
 	elo_put_u64(&b, st->decisions);
 	elo_put(&b, " explored=");
 	elo_put_u64(&b, st->explored);
+	elo_put(&b, " aborted=");
+	elo_put_u64(&b, st->aborted);
 	for (unsigned i = 0; i < st->ncand; i++) {
 		const struct elo_cand *c = &st->cand[i];
 
@@ -403,7 +454,6 @@ static int elo_report(void *state, char *buf, size_t len)
 static const struct hak_policy_ops elo_ops = {
 	.init = elo_init,
 	.route = elo_route,
-	.admit = elo_admit,
 	.on_event = elo_on_event,
 	.tick = elo_tick,
 	.report = elo_report,

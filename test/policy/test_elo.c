@@ -55,6 +55,7 @@ static void run_start(struct run *r, uint64_t seed, double epsilon)
 	h_set_float(h, "epsilon", epsilon);
 	h_set_list(h, "candidates", NCAND, cands);
 	h_set_int(h, "episode", EPISODE);
+	h_set_float(h, "abort", 0);	/* fixed-length episodes; abort is tested alone */
 	ck_assert_int_eq(h_start(h), 0);
 	r->h = h;
 	r->a = h_site(h);
@@ -98,9 +99,10 @@ static double rating(struct harness *h, unsigned i)
 START_TEST(schema_matches_contract)
 {
 	const struct hak_policy *p = elo();
-	static const char *const names[] = { "epsilon", "k", "candidates", "episode" };
+	static const char *const names[] = { "epsilon", "k", "candidates", "episode", "abort" };
 	static const enum hak_param_type types[] = {
 		HAK_PARAM_FLOAT, HAK_PARAM_FLOAT, HAK_PARAM_SIZE_LIST, HAK_PARAM_INT,
+		HAK_PARAM_FLOAT,
 	};
 	struct hak_param_value v;
 	unsigned n = 0;
@@ -109,21 +111,21 @@ START_TEST(schema_matches_contract)
 	ck_assert_ptr_nonnull(p->summary);
 	ck_assert_uint_gt(p->state_size, 0);
 	ck_assert_ptr_nonnull(p->ops->route);
-	ck_assert_ptr_nonnull(p->ops->admit);
+	ck_assert_ptr_null(p->ops->admit);	/* the core's default: keep */
 	ck_assert_ptr_nonnull(p->ops->on_event);
 	ck_assert_ptr_nonnull(p->ops->tick);
 	ck_assert_ptr_nonnull(p->ops->report);
 	for (; p->params[n].name; n++) {
-		ck_assert_uint_lt(n, 4);
+		ck_assert_uint_lt(n, 5);
 		ck_assert_str_eq(p->params[n].name, names[n]);
 		ck_assert_int_eq(p->params[n].type, types[n]);
 		ck_assert_ptr_nonnull(p->params[n].help);
 		ck_assert_int_eq(h_parse(types[n], p->params[n].def, &v), 0);
 	}
-	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(n, 5);
 
 	h_parse(HAK_PARAM_FLOAT, p->params[0].def, &v);
-	ck_assert_double_eq_tol(v.f, 0.05, 1e-12);
+	ck_assert_double_eq_tol(v.f, 0.02, 1e-12);
 	ck_assert_double_eq(p->params[0].min, 0);
 	ck_assert_double_eq(p->params[0].max, 1);
 	h_parse(HAK_PARAM_FLOAT, p->params[1].def, &v);
@@ -136,7 +138,9 @@ START_TEST(schema_matches_contract)
 		ck_assert_uint_eq(v.list[i], cands[i]);
 	ck_assert_double_eq(p->params[2].max, 1099511627776.0);
 	h_parse(HAK_PARAM_INT, p->params[3].def, &v);
-	ck_assert_int_eq(v.i, 32);
+	ck_assert_int_eq(v.i, 256);
+	h_parse(HAK_PARAM_FLOAT, p->params[4].def, &v);
+	ck_assert_double_eq_tol(v.f, 4, 1e-12);
 	ck_assert_double_eq(p->params[3].min, 1);
 	ck_assert_double_eq(p->params[3].max, 100000);
 }
@@ -157,19 +161,19 @@ START_TEST(init_needs_a_candidate_and_allocates_nothing)
 }
 END_TEST
 
-/* The first episodes try every candidate once, in order. */
+/* The first episodes try every candidate once, largest threshold first. */
 START_TEST(first_round_tries_each_candidate)
 {
 	struct run r;
 
 	run_start(&r, 3, 0.5);
 	for (unsigned i = 0; i < NCAND; i++)
-		ck_assert_uint_eq(run_episode(&r), cands[i]);
+		ck_assert_uint_eq(run_episode(&r), cands[NCAND - 1 - i]);
 	h_destroy(r.h);
 }
 END_TEST
 
-START_TEST(route_and_admit_follow_threshold_in_force)
+START_TEST(route_follows_threshold_in_force)
 {
 	static const size_t two[] = { 2 * MiB, 8 * MiB };
 	struct harness *h = h_create(elo(), 1);
@@ -181,27 +185,80 @@ START_TEST(route_and_admit_follow_threshold_in_force)
 	ck_assert_int_eq(h_start(h), 0);
 	s = h_site(h);
 
-	/* Candidate 0 serves first: 2 MiB. */
+	/* The largest candidate serves first: 8 MiB. */
 	ck_assert_int_eq(h_route(h, 64 * KiB, s), HAK_ROUTE_SPAN);
 	ck_assert_int_eq(h_route(h, 1 * MiB, s), HAK_ROUTE_SPAN);
 	ck_assert_int_eq(h_route(h, 1 * MiB + 1, s), HAK_ROUTE_CACHE);
-	ck_assert_int_eq(h_route(h, 2 * MiB - 1, s), HAK_ROUTE_CACHE);
-	ck_assert_int_eq(h_route(h, 2 * MiB, s), HAK_ROUTE_MAP);
-	ck_assert_int_eq(h_route(h, 1ull << 40, s), HAK_ROUTE_MAP);
-	ck_assert(h_admit(h, 2 * MiB, s));	/* a class up to the threshold */
-	ck_assert(!h_admit(h, 4 * MiB, s));
-	ck_assert(!h_admit(h, 8 * MiB, s));
-
-	/* One episode later, candidate 1: 8 MiB. */
-	for (int i = 0; i < 4; i++)
-		h_event(h, (struct hak_event){ .type = HAK_EV_ALLOC, .size = 3 * MiB,
-					       .site = &h->site[s], .cost_ns = 100 });
 	ck_assert_int_eq(h_route(h, 2 * MiB, s), HAK_ROUTE_CACHE);
 	ck_assert_int_eq(h_route(h, 8 * MiB - 1, s), HAK_ROUTE_CACHE);
 	ck_assert_int_eq(h_route(h, 8 * MiB, s), HAK_ROUTE_MAP);
+	ck_assert_int_eq(h_route(h, 1ull << 40, s), HAK_ROUTE_MAP);
 	ck_assert(h_admit(h, 4 * MiB, s));
-	ck_assert(h_admit(h, 8 * MiB, s));
-	ck_assert(!h_admit(h, 16 * MiB, s));
+
+	/* One episode later, candidate 0: 2 MiB. */
+	for (int i = 0; i < 4; i++)
+		h_event(h, (struct hak_event){ .type = HAK_EV_ALLOC, .size = 3 * MiB,
+					       .site = &h->site[s], .cost_ns = 100 });
+	ck_assert_int_eq(h_route(h, 2 * MiB - 1, s), HAK_ROUTE_CACHE);
+	ck_assert_int_eq(h_route(h, 2 * MiB, s), HAK_ROUTE_MAP);
+	ck_assert_int_eq(h_route(h, 8 * MiB, s), HAK_ROUTE_MAP);
+	/* A block cached under the larger threshold is still kept. */
+	ck_assert(h_admit(h, 4 * MiB, s));
+	h_destroy(h);
+}
+END_TEST
+
+/* A trial that turns out far dearer than the best ends after one allocation. */
+START_TEST(dear_trial_is_cut_short)
+{
+	static const size_t two[] = { 2 * MiB, 8 * MiB };
+	struct harness *h = h_create(elo(), 1);
+	double aborted, episodes;
+	unsigned s;
+
+	h->env.epoch_events = 1u << 30;
+	h_set_list(h, "candidates", 2, two);
+	h_set_int(h, "episode", 8);
+	h_set_float(h, "epsilon", 0);
+	h_set_float(h, "abort", 4);
+	ck_assert_int_eq(h_start(h), 0);
+	s = h_site(h);
+	/* 8 MiB serves a full episode at 100 ns. */
+	for (int i = 0; i < 8; i++)
+		h_event(h, (struct hak_event){ .type = HAK_EV_ALLOC, .size = 3 * MiB,
+					       .site = &h->site[s], .cost_ns = 100 });
+	ck_assert_int_eq(h_route(h, 3 * MiB, s), HAK_ROUTE_MAP);	/* 2 MiB on trial */
+	/* Its first allocation costs 10 us: the trial ends there. */
+	h_event(h, (struct hak_event){ .type = HAK_EV_ALLOC, .size = 3 * MiB,
+				       .site = &h->site[s], .cost_ns = 10000 });
+	ck_assert(h_report_num(h, "aborted", &aborted));
+	ck_assert_double_eq(aborted, 1);
+	ck_assert(h_report_num(h, "episodes0", &episodes));
+	ck_assert_double_eq(episodes, 1);
+	/* Scored on that one allocation, it loses the next match. */
+	h_tick(h);
+	ck_assert_double_lt(rating(h, 0), 1500);
+	h_destroy(h);
+
+	/* Within the factor, a trial runs its whole episode. */
+
+	h = h_create(elo(), 1);
+	h->env.epoch_events = 1u << 30;
+	h_set_list(h, "candidates", 2, two);
+	h_set_int(h, "episode", 8);
+	h_set_float(h, "epsilon", 0);
+	ck_assert_int_eq(h_start(h), 0);
+	s = h_site(h);
+	for (int i = 0; i < 8; i++)
+		h_event(h, (struct hak_event){ .type = HAK_EV_ALLOC, .size = 3 * MiB,
+					       .site = &h->site[s], .cost_ns = 100 });
+	for (int i = 0; i < 7; i++) {
+		h_event(h, (struct hak_event){ .type = HAK_EV_ALLOC, .size = 3 * MiB,
+					       .site = &h->site[s], .cost_ns = 300 });
+		ck_assert_int_eq(h_route(h, 3 * MiB, s), HAK_ROUTE_MAP);
+	}
+	ck_assert(h_report_num(h, "aborted", &aborted));
+	ck_assert_double_eq(aborted, 0);
 	h_destroy(h);
 }
 END_TEST
@@ -218,6 +275,7 @@ static struct harness *duel(double k)
 	h_set_int(h, "episode", 4);
 	h_set_float(h, "epsilon", 0);
 	h_set_float(h, "k", k);
+	h_set_float(h, "abort", 0);
 	ck_assert_int_eq(h_start(h), 0);
 	h_site(h);
 	return h;
@@ -239,11 +297,11 @@ START_TEST(cheaper_candidate_gains_k_over_2)
 	struct harness *h = duel(32);
 	double e;
 
-	episode(h, 100, 0);		/* candidate 0 */
+	episode(h, 1000, 0);		/* candidate 1: the largest serves first */
 	h_tick(h);			/* nobody to play yet */
 	ck_assert_double_eq_tol(rating(h, 0), 1500, 1e-9);
 	ck_assert_double_eq_tol(rating(h, 1), 1500, 1e-9);
-	episode(h, 1000, 0);		/* candidate 1 */
+	episode(h, 100, 0);		/* candidate 0 */
 	h_tick(h);
 	/* Even odds, a win: +K/2 and -K/2. */
 	ck_assert_double_eq_tol(rating(h, 0), 1516, 0.051);
@@ -280,8 +338,8 @@ START_TEST(page_faults_are_charged)
 {
 	struct harness *h = duel(32);
 
-	episode(h, 100, 100);		/* (400 + 25000) / 4 = 6350 ns */
-	episode(h, 1000, 0);		/* 1000 ns */
+	episode(h, 1000, 0);		/* candidate 1: 1000 ns */
+	episode(h, 100, 100);		/* candidate 0: (400 + 25000) / 4 = 6350 ns */
 	h_tick(h);
 	ck_assert_double_eq_tol(rating(h, 1), 1516, 0.051);
 	ck_assert_double_eq_tol(rating(h, 0), 1484, 0.051);
@@ -455,7 +513,8 @@ static Suite *elo_suite(void)
 	tcase_add_test(tc, schema_matches_contract);
 	tcase_add_test(tc, init_needs_a_candidate_and_allocates_nothing);
 	tcase_add_test(tc, first_round_tries_each_candidate);
-	tcase_add_test(tc, route_and_admit_follow_threshold_in_force);
+	tcase_add_test(tc, route_follows_threshold_in_force);
+	tcase_add_test(tc, dear_trial_is_cut_short);
 	tcase_add_test(tc, cheaper_candidate_gains_k_over_2);
 	tcase_add_test(tc, costs_within_two_percent_draw);
 	tcase_add_test(tc, page_faults_are_charged);
