@@ -176,10 +176,54 @@ bool hak_bc_put(void *block, unsigned site, unsigned cls, uint64_t now_ms)
 	return true;
 }
 
+/*
+ * New class boundaries.  Each cached block moves to the largest new class
+ * it can still serve (class size <= its own size), oldest first so the
+ * slots keep their age order; a block that fits no class, or finds its
+ * new slot full, is released.
+ */
 void hak_bc_set_classes(const size_t *sizes, unsigned n)
 {
-	/* Cached blocks were sized for the old classes: give them back. */
-	hak_bc_release_oldest(SIZE_MAX, UINT32_MAX);
+	unsigned old_n = nclasses;
+
 	memcpy(classes, sizes, n * sizeof(*sizes));
 	nclasses = n;
+	if (!per_class)
+		return;
+	for (unsigned s = 0; s < nsites; s++) {
+		struct bc_entry moved[HAK_PARAM_LIST_MAX * 64];
+		unsigned nmoved = 0;
+
+		for (unsigned c = 0; c < old_n; c++) {
+			unsigned *cnt = count(s, c);
+
+			for (unsigned i = 0; i < *cnt && nmoved < sizeof(moved) / sizeof(moved[0]); i++)
+				moved[nmoved++] = slot(s, c)[i];
+			*cnt = 0;
+		}
+		/* Oldest first, so each slot ends up in age order again. */
+		for (unsigned i = 1; i < nmoved; i++) {
+			struct bc_entry e = moved[i];
+			unsigned j = i;
+
+			for (; j && moved[j - 1].stamp_ms > e.stamp_ms; j--)
+				moved[j] = moved[j - 1];
+			moved[j] = e;
+		}
+		for (unsigned i = 0; i < nmoved; i++) {
+			size_t size = hak_large_size(hak_large_hdr_of(moved[i].block));
+			int c = -1;
+
+			for (unsigned k = 0; k < nclasses; k++)
+				if (classes[k] <= size)
+					c = (int)k;
+			if (c >= 0 && *count(s, (unsigned)c) < per_class) {
+				slot(s, (unsigned)c)[(*count(s, (unsigned)c))++] = moved[i];
+				continue;
+			}
+			cached_bytes -= size;
+			hak_stat_add(HAK_STAT_BC_EVICT, 1);
+			hak_large_release(moved[i].block);
+		}
+	}
 }

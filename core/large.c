@@ -90,9 +90,14 @@ static uint64_t clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Route a request, serve it, and report it to the policy.  A BigCache hit,
+ * the common case of a steady workload, is served and reported in one
+ * critical section; a miss reports after its system calls, outside it.
+ */
 static void *large_routed(size_t size, const void *site)
 {
-	uint64_t t0 = clock_ns();
+	uint64_t t0 = clock_ns(), t1;
 	struct hak_site *st;
 	enum hak_route route;
 	int cls = -1;
@@ -110,14 +115,17 @@ static void *large_routed(size_t size, const void *site)
 		else
 			p = hak_bc_get(st->index, (unsigned)cls);
 	}
+	if (p) {
+		t1 = clock_ns();
+		hak_large_hdr_reuse(hak_large_hdr_of(p), site, t1 / 1000000);
+		hak_policy_alloc_done(size, st, route, true, t1 - t0, t1);
+		hak_policy_unlock();
+		hak_stat_add(HAK_STAT_BC_HIT, 1);
+		return p;
+	}
 	hak_policy_unlock();
 
-	bool hit = p != NULL;
-
-	if (hit) {
-		hak_large_hdr_reuse(hak_large_hdr_of(p), site);
-		hak_stat_add(HAK_STAT_BC_HIT, 1);
-	} else if (route == HAK_ROUTE_SPAN) {
+	if (route == HAK_ROUTE_SPAN) {
 		p = large_span(size, site);
 	} else if (route == HAK_ROUTE_CACHE) {
 		hak_stat_add(HAK_STAT_BC_MISS, 1);
@@ -127,11 +135,9 @@ static void *large_routed(size_t size, const void *site)
 	}
 	if (!p)
 		return NULL;
-
-	uint64_t cost = clock_ns() - t0;
-
+	t1 = clock_ns();
 	hak_policy_lock();
-	hak_policy_alloc_done(size, st, route, hit, cost);
+	hak_policy_alloc_done(size, st, route, false, t1 - t0, t1);
 	hak_policy_unlock();
 	return p;
 }

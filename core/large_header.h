@@ -102,10 +102,10 @@ HAK_FASTPATH uint64_t hak_large_birth(const struct hak_large_hdr *h) { return h-
 HAK_FASTPATH int hak_large_class(const struct hak_large_hdr *h) { return (int)h->cls - 1; }
 
 /* A cached block handed out again: new owner, new birth. */
-HAK_FASTPATH void hak_large_hdr_reuse(struct hak_large_hdr *h, const void *site)
+HAK_FASTPATH void hak_large_hdr_reuse(struct hak_large_hdr *h, const void *site, uint64_t now_ms)
 {
 	h->site = site;
-	h->birth = hak_now_ms();
+	h->birth = now_ms;
 	h->flags = (h->flags & ~HAK_LARGE_F_CACHED) | HAK_LARGE_F_REUSED;
 }
 

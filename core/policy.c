@@ -249,9 +249,8 @@ static void maybe_purge(uint64_t now_ns_v)
 }
 
 void hak_policy_alloc_done(size_t size, struct hak_site *site, enum hak_route route,
-			   bool cache_hit, uint64_t cost_ns)
+			   bool cache_hit, uint64_t cost_ns, uint64_t t)
 {
-	uint64_t t = now_ns();
 	struct hak_event ev = {
 		.type = HAK_EV_ALLOC, .size = size, .site = site, .route = route,
 		.cache_hit = cache_hit, .cost_ns = cost_ns, .now_ns = t,

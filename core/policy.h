@@ -23,7 +23,7 @@ void hak_policy_init(void);
 struct hak_site *hak_site_get(const void *addr);
 enum hak_route hak_policy_route(size_t size, struct hak_site *site);
 void hak_policy_alloc_done(size_t size, struct hak_site *site, enum hak_route route,
-			   bool cache_hit, uint64_t cost_ns);
+			   bool cache_hit, uint64_t cost_ns, uint64_t now_ns);
 /* Returns true when the block was kept (admitted to the BigCache). */
 bool hak_policy_free(void *block, size_t size, const void *site_addr, int cls,
 		     uint64_t birth_ms);

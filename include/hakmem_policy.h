@@ -171,9 +171,9 @@ struct hak_policy_ops {
 	/**
 	 * @classes: the policy may move the BigCache's class boundaries:
 	 * fill @out with up to @max increasing sizes and return how many
-	 * (0: keep the current ones).  Called after tick().  New classes
-	 * empty the cache (its blocks were sized for the old ones); those
-	 * releases are not reported as events.  NULL: fixed.
+	 * (0: keep the current ones).  Called after tick().  Cached blocks
+	 * move to the largest new class they can serve; those that fit none
+	 * or find no room are released, unreported.  NULL: fixed.
 	 */
 	unsigned (*classes)(void *state, size_t *out, unsigned max);
 	/** @on_event: feedback after each large event.  NULL: ignored. */

@@ -18,8 +18,8 @@
  * (explore), else the best-rated one (exploit, lowest index on a tie).
  *
  * A candidate that is not the cheapest measured one is on trial: after
- * each of its allocations its running cost is compared with the cheapest
- * measured cost, and once it is elo.abort times dearer the episode ends
+ * its 1st, 2nd, 4th, 8th... allocation its running cost is compared with
+ * the cheapest measured cost, and once it is elo.abort times dearer the episode ends
  * there and is scored with what was measured.  A bad threshold can be
  * hundreds of times dearer (every block mapped and faulted in afresh), so
  * without this an exploring episode would cost more than all the others
@@ -294,7 +294,12 @@ static void elo_on_event(void *state, const struct hak_event *ev)
 		elo_end_episode(st);
 		return;
 	}
-	if (st->trial && st->abort > 0) {
+	/*
+	 * Check a trial after its 1st, 2nd, 4th, 8th... allocation: a bad
+	 * candidate shows at once, and a fault count (a system call) per
+	 * allocation would cost more than the trial saves.
+	 */
+	if (st->trial && st->abort > 0 && !(st->ep_allocs & (st->ep_allocs - 1))) {
 		uint64_t f = elo_faults(st);
 		uint64_t df = f >= st->ep_faults ? f - st->ep_faults : 0;
 		double run = ((double)st->ep_cost_ns + (double)df * ELO_FAULT_NS) / st->ep_allocs;

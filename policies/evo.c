@@ -207,6 +207,14 @@ static void evo_mutate(struct evo_state *st)
 		m->cls[i] = evo_round_page((size_t)((double)m->cls[i] * f));
 	}
 	evo_normalise(m);
+	/*
+	 * Never shrink the cover: a request the current classes cache must
+	 * stay cacheable, or the mutant would map (and fault in) every such
+	 * block afresh for a whole generation, at hundreds of times the cost
+	 * of a hit, before selection could throw it out.
+	 */
+	if (m->n && st->gen[0].n && m->cls[m->n - 1] < st->gen[0].cls[st->gen[0].n - 1])
+		m->cls[m->n - 1] = st->gen[0].cls[st->gen[0].n - 1];
 	for (unsigned s = 0; s < st->nsites; s++) {
 		struct evo_site *site = &st->site[s];
 		int cap = site->cap[0];
