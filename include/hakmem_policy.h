@@ -13,10 +13,10 @@
  *   - slow paths only, on any thread, possibly on several threads at once;
  *     the core serialises calls to one policy instance with its own lock,
  *     so a hook needs no locking of its own state;
- *   - a hook may not call malloc or any function that may (printf to a
- *     stream, qsort, ...; snprintf into a buffer with integer and string
- *     conversions is fine): it allocates through env->meta_alloc, which
- *     goes to the backend;
+ *   - a hook may not call malloc or any function that may (printf and
+ *     friends, qsort, ...; report() formats with the hak_report_*
+ *     helpers at the end of this file): it allocates through
+ *     env->meta_alloc, which goes to the backend;
  *   - a hook may not block or sleep, and must return quickly;
  *   - a hook left NULL gets the core's default, stated per hook.
  *
@@ -198,5 +198,75 @@ struct hak_policy {
 	size_t state_size;
 	const struct hak_policy_ops *ops;
 };
+
+/*
+ * Formatting for report(): "key=value" words into a fixed buffer, without
+ * printf (which may allocate).  Output is cut at the buffer's end and
+ * always NUL-terminated; b.n is the length written.
+ */
+struct hak_report {
+	char *p;
+	size_t len, n;
+};
+
+static inline void hak_report_str(struct hak_report *b, const char *s)
+{
+	while (*s && b->n + 1 < b->len)
+		b->p[b->n++] = *s++;
+	if (b->len)
+		b->p[b->n] = '\0';
+}
+
+static inline void hak_report_u64(struct hak_report *b, uint64_t v)
+{
+	char tmp[24];
+	int i = (int)sizeof(tmp) - 1;
+
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	hak_report_str(b, &tmp[i]);
+}
+
+/* @v with @dec decimals (at most 3), rounded. */
+static inline void hak_report_fix(struct hak_report *b, double v, unsigned dec)
+{
+	uint64_t scale = 1, x;
+
+	for (unsigned i = 0; i < dec; i++)
+		scale *= 10;
+	if (v < 0) {
+		hak_report_str(b, "-");
+		v = -v;
+	}
+	x = (uint64_t)(v * (double)scale + 0.5);
+	hak_report_u64(b, x / scale);
+	if (dec) {
+		char frac[4];
+		uint64_t f = x % scale;
+
+		for (unsigned i = dec; i-- > 0; f /= 10)
+			frac[i] = (char)('0' + f % 10);
+		frac[dec] = '\0';
+		hak_report_str(b, ".");
+		hak_report_str(b, frac);
+	}
+}
+
+/* A size in the units profiles use: 4MiB, 256KiB, else bytes. */
+static inline void hak_report_size(struct hak_report *b, size_t v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned u = 0;
+
+	while (u + 1 < sizeof(unit) / sizeof(unit[0]) && v && !(v & 1023)) {
+		v >>= 10;
+		u++;
+	}
+	hak_report_u64(b, v);
+	hak_report_str(b, unit[u]);
+}
 
 #endif /* HAKMEM_POLICY_H */

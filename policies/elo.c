@@ -351,107 +351,42 @@ static void elo_tick(void *state, uint64_t epoch)
 	}
 }
 
-/* ---- report: hand-made formatting, since printf may allocate ---- */
-
-struct elo_buf {
-	char *p;
-	size_t len, n;
-};
-
-static void elo_put(struct elo_buf *b, const char *s)
-{
-	while (*s && b->n + 1 < b->len)
-		b->p[b->n++] = *s++;
-	if (b->len)
-		b->p[b->n] = '\0';
-}
-
-static void elo_put_u64(struct elo_buf *b, uint64_t v)
-{
-	char tmp[24];
-	int i = (int)sizeof(tmp) - 1;
-
-	tmp[i] = '\0';
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	elo_put(b, &tmp[i]);
-}
-
-/* @v with @dec decimals (at most 3), rounded. */
-static void elo_put_fix(struct elo_buf *b, double v, unsigned dec)
-{
-	uint64_t scale = 1, x;
-
-	for (unsigned i = 0; i < dec; i++)
-		scale *= 10;
-	if (v < 0) {
-		elo_put(b, "-");
-		v = -v;
-	}
-	x = (uint64_t)(v * (double)scale + 0.5);
-	elo_put_u64(b, x / scale);
-	if (dec) {
-		char frac[4];
-		uint64_t f = x % scale;
-
-		for (unsigned i = dec; i-- > 0; f /= 10)
-			frac[i] = (char)('0' + f % 10);
-		frac[dec] = '\0';
-		elo_put(b, ".");
-		elo_put(b, frac);
-	}
-}
-
-/* A size in the units profiles use: 4MiB, 256KiB, else bytes. */
-static void elo_put_size(struct elo_buf *b, size_t v)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	unsigned u = 0;
-
-	while (u + 1 < sizeof(unit) / sizeof(unit[0]) && v && !(v & 1023)) {
-		v >>= 10;
-		u++;
-	}
-	elo_put_u64(b, v);
-	elo_put(b, unit[u]);
-}
+/* ---- report (hak_report_* helpers: printf may allocate) ---- */
 
 static int elo_report(void *state, char *buf, size_t len)
 {
 	struct elo_state *st = state;
-	struct elo_buf b = { buf, len, 0 };
+	struct hak_report b = { buf, len, 0 };
 
-	elo_put(&b, "epsilon=");
-	elo_put_fix(&b, st->epsilon, 3);
-	elo_put(&b, " k=");
-	elo_put_fix(&b, st->k, 1);
-	elo_put(&b, " episode=");
-	elo_put_u64(&b, st->episode);
-	elo_put(&b, " current=");
-	elo_put_size(&b, st->cand[st->cur].threshold);
-	elo_put(&b, " decisions=");
-	elo_put_u64(&b, st->decisions);
-	elo_put(&b, " explored=");
-	elo_put_u64(&b, st->explored);
-	elo_put(&b, " aborted=");
-	elo_put_u64(&b, st->aborted);
+	hak_report_str(&b, "epsilon=");
+	hak_report_fix(&b, st->epsilon, 3);
+	hak_report_str(&b, " k=");
+	hak_report_fix(&b, st->k, 1);
+	hak_report_str(&b, " episode=");
+	hak_report_u64(&b, st->episode);
+	hak_report_str(&b, " current=");
+	hak_report_size(&b, st->cand[st->cur].threshold);
+	hak_report_str(&b, " decisions=");
+	hak_report_u64(&b, st->decisions);
+	hak_report_str(&b, " explored=");
+	hak_report_u64(&b, st->explored);
+	hak_report_str(&b, " aborted=");
+	hak_report_u64(&b, st->aborted);
 	for (unsigned i = 0; i < st->ncand; i++) {
 		const struct elo_cand *c = &st->cand[i];
 
-		elo_put(&b, " threshold");
-		elo_put_u64(&b, i);
-		elo_put(&b, "=");
-		elo_put_size(&b, c->threshold);
-		elo_put(&b, " rating");
-		elo_put_u64(&b, i);
-		elo_put(&b, "=");
-		elo_put_fix(&b, c->rating, 1);
-		elo_put(&b, " episodes");
-		elo_put_u64(&b, i);
-		elo_put(&b, "=");
-		elo_put_u64(&b, c->episodes);
+		hak_report_str(&b, " threshold");
+		hak_report_u64(&b, i);
+		hak_report_str(&b, "=");
+		hak_report_size(&b, c->threshold);
+		hak_report_str(&b, " rating");
+		hak_report_u64(&b, i);
+		hak_report_str(&b, "=");
+		hak_report_fix(&b, c->rating, 1);
+		hak_report_str(&b, " episodes");
+		hak_report_u64(&b, i);
+		hak_report_str(&b, "=");
+		hak_report_u64(&b, c->episodes);
 	}
 	return (int)b.n;
 }

@@ -557,82 +557,42 @@ static unsigned evo_classes(void *state, size_t *out, unsigned max)
 	return want.n;
 }
 
-/* ---- report: hand-made formatting, since printf may allocate ---- */
-
-struct evo_buf {
-	char *p;
-	size_t len, n;
-};
-
-static void evo_put(struct evo_buf *b, const char *s)
-{
-	while (*s && b->n + 1 < b->len)
-		b->p[b->n++] = *s++;
-	if (b->len)
-		b->p[b->n] = '\0';
-}
-
-static void evo_put_u64(struct evo_buf *b, uint64_t v)
-{
-	char tmp[24];
-	int i = (int)sizeof(tmp) - 1;
-
-	tmp[i] = '\0';
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	evo_put(b, &tmp[i]);
-}
-
-/* A size in the units profiles use: 3MiB, 3076KiB, else bytes. */
-static void evo_put_size(struct evo_buf *b, size_t v)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	unsigned u = 0;
-
-	while (u + 1 < sizeof(unit) / sizeof(unit[0]) && v && !(v & 1023)) {
-		v >>= 10;
-		u++;
-	}
-	evo_put_u64(b, v);
-	evo_put(b, unit[u]);
-}
+/* ---- report (hak_report_* helpers: printf may allocate) ---- */
 
 static int evo_report(void *state, char *buf, size_t len)
 {
 	struct evo_state *st = state;
 	const struct evo_genome *g = &st->gen[st->active];
-	struct evo_buf b = { buf, len, 0 };
+	struct hak_report b = { buf, len, 0 };
 	const char *sep = "";
 
-	evo_put(&b, "generation=");
-	evo_put_u64(&b, st->generation);
-	evo_put(&b, " settled=");
-	evo_put_u64(&b, st->settled);
-	evo_put(&b, " mutation=");
-	evo_put_u64(&b, (uint64_t)(st->mutation * 100.0 + 0.5));
-	evo_put(&b, "% stale=");
-	evo_put_u64(&b, st->stale);
-	evo_put(&b, " improvements=");
-	evo_put_u64(&b, st->improvements);
-	evo_put(&b, " refits=");
-	evo_put_u64(&b, st->refits);
-	evo_put(&b, " best_cost_ns=");
-	evo_put_u64(&b, (uint64_t)(st->cur_cost + 0.5));
-	evo_put(&b, " classes=");
+	hak_report_str(&b, "generation=");
+	hak_report_u64(&b, st->generation);
+	hak_report_str(&b, " settled=");
+	hak_report_u64(&b, st->settled);
+	hak_report_str(&b, " mutation=");
+	hak_report_u64(&b, (uint64_t)(st->mutation * 100.0 + 0.5));
+	hak_report_str(&b, "% stale=");
+	hak_report_u64(&b, st->stale);
+	hak_report_str(&b, " improvements=");
+	hak_report_u64(&b, st->improvements);
+	hak_report_str(&b, " refits=");
+	hak_report_u64(&b, st->refits);
+	hak_report_str(&b, " best_cost_ns=");
+	hak_report_u64(&b, (uint64_t)(st->cur_cost + 0.5));
+	hak_report_str(&b, " classes=");
 	for (unsigned i = 0; i < g->n; i++) {
-		evo_put(&b, i ? "," : "");
-		evo_put_size(&b, g->cls[i]);
+		hak_report_str(&b, i ? "," : "");
+		hak_report_size(&b, g->cls[i]);
 	}
-	evo_put(&b, " caps=");
+	hak_report_str(&b, " caps=");
 	for (unsigned i = 0; i < st->nsites; i++) {
 		if (!st->site[i].cap[st->active])
 			continue;
-		evo_put(&b, sep);
-		evo_put_u64(&b, i);
-		evo_put(&b, ":");
-		evo_put_u64(&b, st->site[i].cap[st->active]);
+		hak_report_str(&b, sep);
+		hak_report_u64(&b, i);
+		hak_report_str(&b, ":");
+		hak_report_u64(&b, st->site[i].cap[st->active]);
 		sep = ",";
 	}
 	return (int)b.n;

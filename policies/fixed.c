@@ -9,8 +9,6 @@
  * admitted back to it on free (admit is left to the core's default); the
  * cache's limits are the shared bigcache.* options.
  */
-#include <stdio.h>
-
 #include <hakmem_policy.h>
 
 struct fixed_state {
@@ -53,11 +51,17 @@ static enum hak_route fixed_route(void *state, size_t size, const struct hak_sit
 static int fixed_report(void *state, char *buf, size_t len)
 {
 	struct fixed_state *st = state;
+	struct hak_report b = { buf, len, 0 };
 
-	return snprintf(buf, len, "threshold=%zu routed_span=%llu routed_cache=%llu routed_map=%llu",
-			st->threshold, (unsigned long long)st->routed[HAK_ROUTE_SPAN],
-			(unsigned long long)st->routed[HAK_ROUTE_CACHE],
-			(unsigned long long)st->routed[HAK_ROUTE_MAP]);
+	hak_report_str(&b, "threshold=");
+	hak_report_size(&b, st->threshold);
+	hak_report_str(&b, " routed_span=");
+	hak_report_u64(&b, st->routed[HAK_ROUTE_SPAN]);
+	hak_report_str(&b, " routed_cache=");
+	hak_report_u64(&b, st->routed[HAK_ROUTE_CACHE]);
+	hak_report_str(&b, " routed_map=");
+	hak_report_u64(&b, st->routed[HAK_ROUTE_MAP]);
+	return (int)b.n;
 }
 
 static const struct hak_policy_ops fixed_ops = {
