@@ -100,6 +100,7 @@ static void *large_routed(size_t size, const void *site)
 	uint64_t t0 = clock_ns(), t1;
 	struct hak_site *st;
 	enum hak_route route;
+	size_t csize = 0;	/* class size, read under the lock: classes move */
 	int cls = -1;
 	void *p = NULL;
 
@@ -110,10 +111,12 @@ static void *large_routed(size_t size, const void *site)
 		route = HAK_ROUTE_CACHE;
 	if (route == HAK_ROUTE_CACHE) {
 		cls = hak_bc_class_of(size);
-		if (cls < 0)
+		if (cls < 0) {
 			route = HAK_ROUTE_MAP;
-		else
+		} else {
+			csize = hak_bc_class_size((unsigned)cls);
 			p = hak_bc_get(st->index, (unsigned)cls);
+		}
 	}
 	if (p) {
 		t1 = clock_ns();
@@ -129,7 +132,7 @@ static void *large_routed(size_t size, const void *site)
 		p = large_span(size, site);
 	} else if (route == HAK_ROUTE_CACHE) {
 		hak_stat_add(HAK_STAT_BC_MISS, 1);
-		p = large_map(hak_bc_class_size((unsigned)cls), 0, site, cls);
+		p = large_map(csize, 0, site, cls);
 	} else {
 		p = large_map(size, 0, site, -1);
 	}

@@ -204,10 +204,11 @@ static void deliver(const struct hak_event *ev)
 	if (active->ops->classes) {
 		size_t cls[HAK_PARAM_LIST_MAX];
 		unsigned n = active->ops->classes(active_state, cls, HAK_PARAM_LIST_MAX);
-		bool ok = n > 0;
+		bool ok = n > 0 && n <= HAK_PARAM_LIST_MAX;
 
-		for (unsigned k = 1; ok && k < n; k++)
-			ok = cls[k] > cls[k - 1];
+		/* Increasing, and no class the budget could never hold. */
+		for (unsigned k = 0; ok && k < n; k++)
+			ok = cls[k] > (k ? cls[k - 1] : 0) && cls[k] <= hak_opts.cache_max_bytes;
 		if (ok)
 			hak_bc_set_classes(cls, n);
 	}

@@ -171,7 +171,9 @@ struct hak_policy_ops {
 	/**
 	 * @classes: the policy may move the BigCache's class boundaries:
 	 * fill @out with up to @max increasing sizes and return how many
-	 * (0: keep the current ones).  Called after tick().  Cached blocks
+	 * (0: keep the current ones).  A set that is not increasing or has
+	 * a class above env->cache_max_bytes is ignored.  Called after
+	 * tick().  Cached blocks
 	 * move to the largest new class they can serve; those that fit none
 	 * or find no room are released, unreported.  NULL: fixed.
 	 */

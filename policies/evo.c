@@ -208,12 +208,12 @@ static void evo_mutate(struct evo_state *st)
 	}
 	evo_normalise(m);
 	/*
-	 * Never shrink the cover: a request the current classes cache must
-	 * stay cacheable, or the mutant would map (and fault in) every such
-	 * block afresh for a whole generation, at hundreds of times the cost
-	 * of a hit, before selection could throw it out.
+	 * The largest class is the fit's, never mutated.  Shrunk, requests
+	 * the current classes cache would be mapped (and faulted in) afresh
+	 * for a whole generation, at hundreds of times the cost of a hit;
+	 * grown, a lucky measurement could ratchet it up without bound.
 	 */
-	if (m->n && st->gen[0].n && m->cls[m->n - 1] < st->gen[0].cls[st->gen[0].n - 1])
+	if (m->n && st->gen[0].n)
 		m->cls[m->n - 1] = st->gen[0].cls[st->gen[0].n - 1];
 	for (unsigned s = 0; s < st->nsites; s++) {
 		struct evo_site *site = &st->site[s];
