@@ -155,6 +155,20 @@ size_t hak_bc_release_oldest(size_t bytes, unsigned max_blocks)
 	return freed;
 }
 
+size_t hak_bc_release_aged(uint64_t before_ms, unsigned max_blocks)
+{
+	size_t freed = 0;
+	unsigned s, c;
+
+	while (max_blocks-- && find_oldest(&s, &c) && slot(s, c)[0].stamp_ms < before_ms) {
+		void *b = slot_take(s, c, 0);
+
+		freed += hak_large_size(hak_large_hdr_of(b));
+		hak_large_release(b);
+	}
+	return freed;
+}
+
 bool hak_bc_put(void *block, unsigned site, unsigned cls, uint64_t now_ms)
 {
 	size_t size = hak_large_size(hak_large_hdr_of(block));

@@ -232,17 +232,19 @@ static void maybe_purge(uint64_t now_ns_v)
 	uint64_t oldest = hak_bc_oldest_ms();
 
 	info.oldest_age_ms = oldest <= now_ms ? now_ms - oldest : 0;
+	size_t freed;
+
 	if (active && active->ops->purge) {
 		want = active->ops->purge(active_state, &info);
+		freed = want ? hak_bc_release_oldest(want, hak_opts.purge_batch) : 0;
 	} else {
-		want = info.cached_bytes > info.budget_bytes ? info.cached_bytes - info.budget_bytes : 0;
-		if (info.oldest_age_ms >= hak_opts.purge_delay_ms)
-			want = info.cached_bytes;
+		/* Blocks idle for longer than the delay; the budget is kept by put. */
+		freed = info.oldest_age_ms >= hak_opts.purge_delay_ms ?
+			hak_bc_release_aged(now_ms - hak_opts.purge_delay_ms, hak_opts.purge_batch) : 0;
 	}
-	if (!want)
+	if (!freed)
 		return;
 
-	size_t freed = hak_bc_release_oldest(want, hak_opts.purge_batch);
 	struct hak_event ev = { .type = HAK_EV_PURGE, .size = freed, .now_ns = now_ns_v };
 
 	hak_stat_add(HAK_STAT_BC_PURGED, (long)freed);

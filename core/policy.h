@@ -40,6 +40,7 @@ void hak_bc_set_classes(const size_t *sizes, unsigned n);
 size_t hak_bc_cached_bytes(void);
 uint64_t hak_bc_oldest_ms(void);
 size_t hak_bc_release_oldest(size_t bytes, unsigned max_blocks);
+size_t hak_bc_release_aged(uint64_t before_ms, unsigned max_blocks);
 void hak_bc_init(void);
 
 /* Release a mapped large block to the backend (large.c). */

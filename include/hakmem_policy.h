@@ -164,8 +164,8 @@ struct hak_policy_ops {
 	/**
 	 * @purge: how many cached bytes to give back to the OS now, oldest
 	 * first.  Called on large-path events at most every few ms.
-	 * NULL: everything older than purge.delay_ms, and whatever exceeds
-	 * the budget.
+	 * NULL: the blocks idle for longer than purge.delay_ms (the budget
+	 * itself is kept on every put, by evicting the oldest).
 	 */
 	size_t (*purge)(void *state, const struct hak_purge_info *info);
 	/**
