@@ -36,6 +36,12 @@ static size_t classes[HAK_PARAM_LIST_MAX];
 static unsigned nclasses;
 static size_t cached_bytes;
 
+/* Written under the policy lock; atomic so that unlocked readers are defined. */
+static void bc_account(long delta)
+{
+	__atomic_store_n(&cached_bytes, cached_bytes + (size_t)delta, __ATOMIC_RELAXED);
+}
+
 static struct bc_entry *slot(unsigned site, unsigned cls)
 {
 	return &slots[((size_t)site * HAK_PARAM_LIST_MAX + cls) * per_class];
@@ -80,9 +86,10 @@ size_t hak_bc_class_size(unsigned cls)
 	return classes[cls];
 }
 
+/* Read without the lock too (as a hint), hence atomic. */
 size_t hak_bc_cached_bytes(void)
 {
-	return cached_bytes;
+	return __atomic_load_n(&cached_bytes, __ATOMIC_RELAXED);
 }
 
 void *hak_bc_get(unsigned site, unsigned cls)
@@ -97,7 +104,7 @@ void *hak_bc_get(unsigned site, unsigned cls)
 		return NULL;
 	/* Newest first: its pages are the likeliest to be in cache. */
 	b = slot(site, cls)[--*n].block;
-	cached_bytes -= hak_large_size(hak_large_hdr_of(b));
+	bc_account(-(long)hak_large_size(hak_large_hdr_of(b)));
 	return b;
 }
 
@@ -110,7 +117,7 @@ static void *slot_take(unsigned site, unsigned cls, unsigned i)
 
 	memmove(&e[i], &e[i + 1], (*n - i - 1) * sizeof(*e));
 	--*n;
-	cached_bytes -= hak_large_size(hak_large_hdr_of(b));
+	bc_account(-(long)hak_large_size(hak_large_hdr_of(b)));
 	return b;
 }
 
@@ -186,7 +193,7 @@ bool hak_bc_put(void *block, unsigned site, unsigned cls, uint64_t now_ms)
 	hak_large_set_cached(hak_large_hdr_of(block));
 	slot(site, cls)[*n] = (struct bc_entry){ block, now_ms };
 	++*n;
-	cached_bytes += size;
+	bc_account((long)size);
 	return true;
 }
 
@@ -235,7 +242,7 @@ void hak_bc_set_classes(const size_t *sizes, unsigned n)
 				slot(s, (unsigned)c)[(*count(s, (unsigned)c))++] = moved[i];
 				continue;
 			}
-			cached_bytes -= size;
+			bc_account(-(long)size);
 			hak_stat_add(HAK_STAT_BC_EVICT, 1);
 			hak_large_release(moved[i].block);
 		}

@@ -40,6 +40,7 @@
 #include "backend.h"
 #include "stats.h"
 #include "validate.h"
+#include "policy.h"
 
 struct hak_slab hak_slab_empty;
 /* Every class of the empty heap is dry, so a thread's first malloc goes slow. */
@@ -427,8 +428,10 @@ void *hak_small_alloc_slow(size_t size)
 	if (!s)
 		goto oom;
 	hak_stat_add(HAK_STAT_REFILL, 1);
-	if (++h->refills % POOL_TICK_PERIOD == 0)
+	if (++h->refills % POOL_TICK_PERIOD == 0) {
 		hak_pool_tick();
+		hak_policy_idle_purge();
+	}
 
 	void **b = s->free;
 

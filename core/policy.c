@@ -251,6 +251,19 @@ static void maybe_purge(uint64_t now_ns_v)
 	deliver(&ev);
 }
 
+/*
+ * From the small slow paths, now and then: cached blocks idle past the
+ * delay go back to the OS even when the program makes no more large
+ * requests, so RSS falls after a burst of them too.
+ */
+void hak_policy_idle_purge(void)
+{
+	if (!hak_bc_cached_bytes() || pthread_mutex_trylock(&policy_lock))
+		return;
+	maybe_purge(now_ns());
+	pthread_mutex_unlock(&policy_lock);
+}
+
 void hak_policy_alloc_done(size_t size, struct hak_site *site, enum hak_route route,
 			   bool cache_hit, uint64_t cost_ns, uint64_t t)
 {

@@ -5,7 +5,8 @@
  * path only.
  *
  * Everything here runs under policy_lock (policy.c), which serialises the
- * active policy's hooks, the site table and the BigCache's shared level.
+ * active policy's hooks, the site table and the BigCache's shared level;
+ * hak_policy_idle_purge() takes it itself, and only if it is free.
  * The small fast paths never come here.
  */
 #ifndef HAK_POLICY_CORE_H
@@ -27,6 +28,9 @@ void hak_policy_alloc_done(size_t size, struct hak_site *site, enum hak_route ro
 /* Returns true when the block was kept (admitted to the BigCache). */
 bool hak_policy_free(void *block, size_t size, const void *site_addr, int cls,
 		     uint64_t birth_ms);
+
+/* Purge idle cached blocks if the policy lock is free (small slow paths). */
+void hak_policy_idle_purge(void);
 
 /* Write "policy=NAME key=value ..." for the stats dump. */
 int hak_policy_report(char *buf, size_t len);
