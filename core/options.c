@@ -552,6 +552,53 @@ static void apply_rows(bool from_env)
 	}
 }
 
+/*
+ * HAKMEM_* variables that are not options: a misspelt option name would
+ * otherwise be ignored without a word.
+ */
+static const char *const env_not_options[] = {
+	"HAKMEM_PROFILE",	/* the profile to load */
+	"HAKMEM_LIB",		/* tools/hakmem and the bench scripts: the library */
+	"HAKMEM_SRCDIR",	/* the test suites: the source tree */
+	NULL
+};
+
+static bool env_is_option(const char *name, size_t len)
+{
+	char env[96];
+
+	for (int i = 0; env_not_options[i]; i++)
+		if (strlen(env_not_options[i]) == len && !strncmp(name, env_not_options[i], len))
+			return true;
+	for (unsigned i = 0; i < NR_CORE_OPTS; i++)
+		if (strlen(core_options[i].env) == len && !strncmp(name, core_options[i].env, len))
+			return true;
+	for (int i = 0; hak_policies[i]; i++) {
+		const struct hak_policy *p = hak_policies[i];
+
+		for (int j = 0; p->params && p->params[j].name; j++) {
+			env_name(p, &p->params[j], env, sizeof(env));
+			if (strlen(env) == len && !strncmp(name, env, len))
+				return true;
+		}
+	}
+	return false;
+}
+
+static void check_unknown_env(void)
+{
+	extern char **environ;
+
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+
+		if (strncmp(*e, "HAKMEM_", 7) || !eq || env_is_option(*e, (size_t)(eq - *e)))
+			continue;
+		hak_config_error("environment", "%.*s: unknown variable, ignored (options are listed in docs/options.md)",
+				 (int)(eq - *e), *e);
+	}
+}
+
 void hak_options_init(void)
 {
 	const char *v;
@@ -565,6 +612,7 @@ void hak_options_init(void)
 	if (v && *v)
 		hak_profile_load(v);
 	apply_rows(true);
+	check_unknown_env();
 }
 
 unsigned hak_option_count(void)

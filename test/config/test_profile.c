@@ -1103,6 +1103,21 @@ START_TEST(bad_profile_at_start)
 }
 END_TEST
 
+/* A misspelt variable is named, not silently ignored. */
+START_TEST(unknown_variable_at_start)
+{
+	const char *path = write_profile("start.yaml", "purge: {delay_ms: 7}\n");
+	char out[256];
+	int status = run_at_start(path, "HAKMEM_PURGE_DELAY=3", out, sizeof(out));
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "status %#x, stderr:\n%s", status, output);
+	expect_lines(1);
+	ck_assert_msg(strstr(output, "HAKMEM_PURGE_DELAY: unknown variable"), "%s", output);
+	ck_assert_msg(strstr(out, "purge.delay_ms=7 "), "%s", out);
+}
+END_TEST
+
 /* HAKMEM_STRICT=1 and a bad profile: status 1 before main() runs. */
 START_TEST(strict_bad_profile_at_start)
 {
@@ -1279,6 +1294,7 @@ static Suite *profile_suite(void)
 		tcase_add_test(tc, environment_over_profile_at_start);
 		tcase_add_test(tc, bad_profile_at_start);
 		tcase_add_test(tc, strict_bad_profile_at_start);
+		tcase_add_test(tc, unknown_variable_at_start);
 		suite_add_tcase(s, tc);
 
 		tc = tcase_create("strict");
