@@ -8,6 +8,7 @@
  * the pages read as zero when touched again.  MAP_NORESERVE keeps strict
  * overcommit accounting from charging address space nobody touched.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -91,6 +92,17 @@ static int mmap_release(void *addr, size_t size)
 	return ret;
 }
 
+static int mmap_extend(void *addr, size_t old, size_t new)
+{
+	int saved = errno, ret = 0;
+
+	/* No MREMAP_MAYMOVE: either it grows where it is or nothing changes. */
+	if (mremap(addr, old, new, 0) == MAP_FAILED)
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
 const struct hak_backend_ops hak_backend_mmap = {
 	.name = "mmap",
 	.caps = HAK_BACKEND_LAZY_COMMIT | HAK_BACKEND_CAN_RETURN | HAK_BACKEND_ZEROED,
@@ -98,5 +110,6 @@ const struct hak_backend_ops hak_backend_mmap = {
 	.commit = NULL,
 	.decommit = mmap_decommit,
 	.release = mmap_release,
+	.extend = mmap_extend,
 	.page_size = mmap_page_size,
 };

@@ -199,6 +199,40 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 		hak_large_release(p);
 }
 
+/*
+ * Resize a mapped block where it stands: shrink by giving back the tail
+ * pages, grow by extending the mapping when the addresses after it are
+ * free.  Returns false when the block must move (or is not mapped).  The
+ * caller owns the block, so the header needs no lock.
+ */
+bool hak_large_resize(void *p, size_t size)
+{
+	struct hak_large_hdr *h = hak_large_hdr_of(p);
+	size_t page = hak_backend->page_size();
+	char *base = hak_large_base(h);
+	size_t off = (size_t)((char *)p - base), len = hak_large_len(h), want;
+	int cls = hak_large_class(h);
+
+	if (!(hak_large_flags(h) & HAK_LARGE_F_MAPPED) || size > PTRDIFF_MAX - off - page)
+		return false;
+	want = HAK_ALIGN_UP(off + size, page);
+	if (want == len)
+		return true;
+	if (want < len) {
+		if (hak_backend->release(base + want, len - want))
+			return false;
+	} else if (!hak_backend->extend || hak_backend->extend(base, len, want)) {
+		return false;
+	}
+	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, (long)want - (long)len);
+	/* A block smaller than its class can no longer stand in for it. */
+	if (cls >= 0 && want - off < hak_large_size(h))
+		cls = -1;
+	hak_large_hdr_init(h, want - off, base, want, hak_large_site(h), cls,
+			   hak_large_flags(h));
+	return true;
+}
+
 bool hak_large_fresh(const void *p)
 {
 	return (hak_large_flags(hak_large_hdr_of(p)) & (HAK_LARGE_F_MAPPED | HAK_LARGE_F_REUSED)) ==

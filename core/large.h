@@ -21,6 +21,9 @@ enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
 void *hak_large_alloc(size_t size, size_t align, const void *site) HAK_SLOWPATH;
 void hak_large_free(void *p, struct hak_large_hdr *hdr) HAK_SLOWPATH;
 
+/* Resize a mapped block in place; false when it must move instead. */
+bool hak_large_resize(void *p, size_t size);
+
 /* True when the block's memory is known to read as zero (fresh mapping). */
 bool hak_large_fresh(const void *p);
 

@@ -55,6 +55,13 @@ struct hak_backend_ops {
 	 * negative errno.
 	 */
 	int (*release)(void *addr, size_t size);
+	/**
+	 * @extend: grow the range [@addr, @addr + @old) obtained from
+	 * @reserve to @new bytes in place, without moving it.  Page-aligned
+	 * sizes.  Returns 0, or a negative errno when the addresses after it
+	 * are taken (the range is then unchanged).  NULL: never possible.
+	 */
+	int (*extend)(void *addr, size_t old, size_t new);
 	/** @page_size: the granule of commit and decommit, in bytes. */
 	size_t (*page_size)(void);
 };

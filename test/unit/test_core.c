@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -394,6 +395,39 @@ START_TEST(large_aligned_up_to_64m)
 }
 END_TEST
 
+START_TEST(large_resize_in_place)
+{
+	size_t big = (size_t)8 << 20, small = (size_t)3 << 20;
+	unsigned char *p = hak_malloc(big), *q;
+	int moved = 0;
+
+	ck_assert_ptr_nonnull(p);
+	for (size_t i = 0; i < big; i += 4096)
+		p[i] = (unsigned char)(i >> 12);
+	/* Shrinking a mapped block gives its tail back without moving it. */
+	q = hak_realloc(p, small);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_ge(hak_usable_size(q), small);
+	ck_assert_uint_lt(hak_usable_size(q), small + 8192);
+	ck_assert(hak_large_hdr_valid(hak_large_hdr_of(q)));
+	/* Growing keeps the contents, in place when the addresses are free. */
+	for (size_t want = small * 2; want <= ((size_t)48 << 20); want *= 2) {
+		unsigned char *r = hak_realloc(q, want);
+
+		ck_assert_ptr_nonnull(r);
+		moved += r != q;
+		ck_assert_uint_ge(hak_usable_size(r), want);
+		for (size_t i = 0; i < small; i += 4096)
+			ck_assert_uint_eq(r[i], (unsigned char)(i >> 12));
+		r[want - 1] = 1;
+		q = r;
+	}
+	if (moved)
+		fprintf(stderr, "large_resize_in_place: %d of 4 growths moved\n", moved);
+	hak_free(q);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -430,6 +464,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, large_site_is_recorded);
 	tcase_add_test_raise_signal(tc, corrupted_large_header_is_refused, SIGABRT);
 	tcase_add_test(tc, large_aligned_up_to_64m);
+	tcase_add_test(tc, large_resize_in_place);
 	suite_add_tcase(s, tc);
 	return s;
 }
