@@ -13,7 +13,20 @@
  * blocks enter and how fast they leave is the policy's call (admit,
  * purge); this file is only the mechanism.
  *
- * Called with policy_lock held (policy.c).  Metadata comes from the
+ * Two levels.  The shared level is the table above, under policy_lock.
+ * In front of it each thread keeps HAK_BC_LOCAL blocks it freed itself
+ * (struct hak_bc_local in its heap): the thread takes one back without
+ * the lock when the last request from that call site was routed to the
+ * BigCache in the same class under the same class boundaries (the core
+ * publishes that per site, under the lock, as site_hint), and reports
+ * the hit to the policy later, in a batch, under the lock.  A block in a
+ * local slot is owned by whoever takes it out with an atomic exchange:
+ * its thread, or a purge on any thread (so an idle thread's blocks still
+ * go back to the OS), or the thread's exit, which moves them to the
+ * shared level.
+ *
+ * Except hak_bc_local_get() and the purge's exchange, everything here is
+ * called with policy_lock held (policy.c).  Metadata comes from the
  * backend once, at init: nothing here calls malloc.
  */
 #include <string.h>
@@ -23,6 +36,7 @@
 #include "large_header.h"
 #include "backend.h"
 #include "stats.h"
+#include "heap.h"
 
 struct bc_entry {
 	void *block;
@@ -35,11 +49,15 @@ static unsigned nsites, per_class;
 static size_t classes[HAK_PARAM_LIST_MAX];
 static unsigned nclasses;
 static size_t cached_bytes;
+static _Atomic uint32_t bc_gen;		/* bumped when the classes move */
+/* Per site: (generation << 8 | class + 1) of its last routed request if it
+ * went to the BigCache, else 0.  Written under the lock, read without. */
+static _Atomic uint32_t site_hint[CONFIG_HAKMEM_SITES];
 
-/* Written under the policy lock; atomic so that unlocked readers are defined. */
+/* Local hits take blocks out without the lock: an atomic add. */
 static void bc_account(long delta)
 {
-	__atomic_store_n(&cached_bytes, cached_bytes + (size_t)delta, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&cached_bytes, (size_t)delta, __ATOMIC_RELAXED);
 }
 
 static struct bc_entry *slot(unsigned site, unsigned cls)
@@ -162,9 +180,36 @@ size_t hak_bc_release_oldest(size_t bytes, unsigned max_blocks)
 	return freed;
 }
 
-size_t hak_bc_release_aged(uint64_t before_ms, unsigned max_blocks)
+/* Take idle blocks out of every thread's local slots and release them. */
+static size_t local_release_aged(uint64_t before_ms, unsigned *max_blocks)
 {
 	size_t freed = 0;
+
+	for (struct hak_heap *h = hak_heaps_first(); h && *max_blocks; h = h->all_next) {
+		for (unsigned i = 0; i < HAK_BC_LOCAL && *max_blocks; i++) {
+			struct hak_bc_local *e = &h->bcl[i];
+			void *b;
+
+			if (!atomic_load_explicit(&e->block, memory_order_relaxed) ||
+			    atomic_load_explicit(&e->stamp_ms, memory_order_relaxed) >= before_ms)
+				continue;
+			b = atomic_exchange_explicit(&e->block, NULL, memory_order_acquire);
+			if (!b)
+				continue;
+			size_t size = hak_large_size(hak_large_hdr_of(b));
+
+			bc_account(-(long)size);
+			freed += size;
+			hak_large_release(b);
+			--*max_blocks;
+		}
+	}
+	return freed;
+}
+
+size_t hak_bc_release_aged(uint64_t before_ms, unsigned max_blocks)
+{
+	size_t freed = local_release_aged(before_ms, &max_blocks);
 	unsigned s, c;
 
 	while (max_blocks-- && find_oldest(&s, &c) && slot(s, c)[0].stamp_ms < before_ms) {
@@ -188,8 +233,9 @@ bool hak_bc_put(void *block, unsigned site, unsigned cls, uint64_t now_ms)
 		hak_stat_add(HAK_STAT_BC_EVICT, 1);
 		hak_large_release(slot_take(site, cls, 0));
 	}
-	if (cached_bytes + size > hak_opts.cache_max_bytes)
-		hak_bc_release_oldest(cached_bytes + size - hak_opts.cache_max_bytes, UINT32_MAX);
+	if (hak_bc_cached_bytes() + size > hak_opts.cache_max_bytes)
+		hak_bc_release_oldest(hak_bc_cached_bytes() + size - hak_opts.cache_max_bytes,
+				      UINT32_MAX);
 	hak_large_set_cached(hak_large_hdr_of(block));
 	slot(site, cls)[*n] = (struct bc_entry){ block, now_ms };
 	++*n;
@@ -209,6 +255,7 @@ void hak_bc_set_classes(const size_t *sizes, unsigned n)
 
 	memcpy(classes, sizes, n * sizeof(*sizes));
 	nclasses = n;
+	atomic_fetch_add_explicit(&bc_gen, 1, memory_order_release);
 	if (!per_class)
 		return;
 	for (unsigned s = 0; s < nsites; s++) {
@@ -246,5 +293,115 @@ void hak_bc_set_classes(const size_t *sizes, unsigned n)
 			hak_stat_add(HAK_STAT_BC_EVICT, 1);
 			hak_large_release(moved[i].block);
 		}
+	}
+}
+
+/* ---- the thread-local first level ---- */
+
+static uint32_t hint_of(uint32_t gen, unsigned cls)
+{
+	return gen << 8 | (cls + 1);
+}
+
+void hak_bc_hint(unsigned site, int cls)
+{
+	if (site < CONFIG_HAKMEM_SITES)
+		atomic_store_explicit(&site_hint[site],
+				      cls < 0 ? 0 : hint_of(atomic_load(&bc_gen), (unsigned)cls),
+				      memory_order_relaxed);
+}
+
+/*
+ * A local block for @size from @site_addr, or NULL.  @report: log the hit
+ * for the policy (lock-free callers); a caller holding the policy lock
+ * reports it itself.
+ */
+void *hak_bc_local_get(struct hak_heap *h, size_t size, const void *site_addr, bool report)
+{
+	uint32_t gen = atomic_load_explicit(&bc_gen, memory_order_acquire);
+
+	if (report && h->npend == HAK_BC_PENDING)
+		return NULL;	/* report the hits so far first, under the lock */
+	for (unsigned i = 0; i < HAK_BC_LOCAL; i++) {
+		struct hak_bc_local *e = &h->bcl[i];
+		void *b;
+
+		if (!atomic_load_explicit(&e->block, memory_order_relaxed) ||
+		    e->site_addr != site_addr || size <= e->lo || size > e->hi || e->gen != gen ||
+		    atomic_load_explicit(&site_hint[e->site->index], memory_order_relaxed) !=
+			    hint_of(gen, e->cls))
+			continue;
+		b = atomic_exchange_explicit(&e->block, NULL, memory_order_acquire);
+		if (!b)
+			continue;	/* a purge took it */
+		bc_account(-(long)hak_large_size(hak_large_hdr_of(b)));
+		if (report)
+			h->pend[h->npend++] = (struct hak_bc_pending){ .site = e->site, .size = size };
+		return b;
+	}
+	return NULL;
+}
+
+/*
+ * Keep an admitted block: in a local slot of the freeing thread @h when it
+ * has a heap (the oldest local block moves to the shared level to make
+ * room), else in the shared level.
+ */
+bool hak_bc_keep(struct hak_heap *h, void *block, struct hak_site *site, unsigned cls,
+		 uint64_t now_ms)
+{
+	struct hak_bc_local *e = NULL;
+	size_t size = hak_large_size(hak_large_hdr_of(block));
+
+	if (!per_class || !h || h == &hak_heap_empty || cls >= nclasses ||
+	    size > hak_opts.cache_max_bytes)
+		return hak_bc_put(block, site->index, cls, now_ms);
+	for (unsigned i = 0; i < HAK_BC_LOCAL; i++) {
+		struct hak_bc_local *c = &h->bcl[i];
+
+		if (!atomic_load_explicit(&c->block, memory_order_relaxed)) {
+			e = c;
+			break;
+		}
+		if (!e || atomic_load_explicit(&c->stamp_ms, memory_order_relaxed) <
+			      atomic_load_explicit(&e->stamp_ms, memory_order_relaxed))
+			e = c;
+	}
+
+	void *old = atomic_exchange_explicit(&e->block, NULL, memory_order_acquire);
+
+	if (old) {
+		bc_account(-(long)hak_large_size(hak_large_hdr_of(old)));
+		if (!hak_bc_put(old, e->site->index, e->cls, atomic_load(&e->stamp_ms)))
+			hak_large_release(old);
+	}
+	if (hak_bc_cached_bytes() + size > hak_opts.cache_max_bytes)
+		hak_bc_release_oldest(hak_bc_cached_bytes() + size - hak_opts.cache_max_bytes,
+				      UINT32_MAX);
+	e->site_addr = site->addr;
+	e->site = site;
+	e->lo = cls ? classes[cls - 1] : 0;
+	e->hi = classes[cls];
+	e->cls = cls;
+	e->gen = atomic_load_explicit(&bc_gen, memory_order_relaxed);
+	atomic_store_explicit(&e->stamp_ms, now_ms, memory_order_relaxed);
+	hak_large_set_cached(hak_large_hdr_of(block));
+	bc_account((long)size);
+	atomic_store_explicit(&e->block, block, memory_order_release);
+	return true;
+}
+
+/* A thread exits: its local blocks move to the shared level. */
+void hak_bc_local_drain(struct hak_heap *h)
+{
+	for (unsigned i = 0; i < HAK_BC_LOCAL; i++) {
+		struct hak_bc_local *e = &h->bcl[i];
+		void *b = atomic_exchange_explicit(&e->block, NULL, memory_order_acquire);
+
+		if (!b)
+			continue;
+		bc_account(-(long)hak_large_size(hak_large_hdr_of(b)));
+		if (!hak_bc_put(b, e->site->index, e->cls, atomic_load(&e->stamp_ms)))
+			hak_large_release(b);
 	}
 }

@@ -51,6 +51,7 @@ HAK_TLS struct hak_heap *hak_heap_tls = &hak_heap_empty;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_heap *heap_pool;	/* heaps of exited threads */
+static struct hak_heap *_Atomic all_heaps;	/* every heap, for the BigCache purge */
 static char *heap_chunk;		/* carving area for new heaps */
 static size_t heap_chunk_left;
 
@@ -308,6 +309,8 @@ static struct hak_heap *heap_alloc(void)
 			h = (struct hak_heap *)heap_chunk;
 			heap_chunk += HEAP_SIZE;
 			heap_chunk_left -= HEAP_SIZE;
+			h->all_next = atomic_load_explicit(&all_heaps, memory_order_relaxed);
+			atomic_store_explicit(&all_heaps, h, memory_order_release);
 		}
 	}
 	pthread_mutex_unlock(&heap_lock);
@@ -322,7 +325,12 @@ static struct hak_heap *heap_attach(void)
 	h = heap_alloc();
 	if (!h)
 		return NULL;
+
+	struct hak_heap *all_next = h->all_next;
+
+	/* Its BigCache entries were handed back at detach: all empty. */
 	memset(h, 0, sizeof(*h));
+	h->all_next = all_next;
 	for (unsigned c = 0; c < HAK_NCLASS_MAX; c++)
 		h->cur[c] = &hak_slab_empty;
 	h->flags = IS_ENABLED(CONFIG_HAKMEM_DEBUG_VALIDATE) ? HAK_SLAB_F_DEBUG : 0;
@@ -371,6 +379,7 @@ void hak_heap_detach(struct hak_heap *h)
 
 	if (h == &hak_heap_empty)
 		return;
+	hak_bc_local_detach(h);
 	hak_heap_tls = &hak_heap_empty;
 
 	pthread_mutex_lock(&abandon_lock);
@@ -398,6 +407,11 @@ void hak_heap_detach(struct hak_heap *h)
 	h->next_free = heap_pool;
 	heap_pool = h;
 	pthread_mutex_unlock(&heap_lock);
+}
+
+struct hak_heap *hak_heaps_first(void)
+{
+	return atomic_load_explicit(&all_heaps, memory_order_acquire);
 }
 
 void hak_heaps_lock(void)

@@ -25,6 +25,33 @@
 #include "superslab.h"
 #include "sizeclass.h"
 
+/*
+ * The BigCache's thread-local first level (bigcache.c): a few freed large
+ * blocks this thread may take back without the policy lock.  @block is
+ * the only field another thread touches (purge takes it by exchange).
+ */
+#define HAK_BC_LOCAL 2
+#define HAK_BC_PENDING 8
+
+struct hak_site;
+
+struct hak_bc_local {
+	_Atomic(void *) block;
+	const void *site_addr;		/* the call site it serves */
+	struct hak_site *site;
+	size_t lo, hi;			/* requests in (lo, hi] map to its class */
+	unsigned cls;
+	uint32_t gen;			/* class generation it was kept under */
+	_Atomic uint64_t stamp_ms;
+};
+
+/* A local hit waiting to be reported to the policy. */
+struct hak_bc_pending {
+	struct hak_site *site;
+	size_t size;
+	uint64_t cost_ns, now_ns;
+};
+
 struct hak_heap {
 	struct hak_slab *cur[HAK_NCLASS_MAX];
 	struct hak_slab *partial[HAK_NCLASS_MAX];
@@ -35,6 +62,10 @@ struct hak_heap {
 	unsigned refills;		/* slow-path count, paces pool ticks */
 	struct hak_heap *next_free;	/* heap pool */
 	uint8_t sweep_tick[HAK_NCLASS_MAX];
+	struct hak_heap *all_next;	/* every heap ever made; kept across reuse */
+	struct hak_bc_local bcl[HAK_BC_LOCAL];
+	struct hak_bc_pending pend[HAK_BC_PENDING];
+	unsigned npend;
 	/* Written by other threads: its own cache lines. */
 	_Alignas(64) _Atomic uint8_t remote_hint[HAK_NCLASS_MAX];
 };
@@ -48,6 +79,8 @@ void hak_free_slow(void *p) HAK_SLOWPATH;
 void hak_slab_emptied(struct hak_slab *s) HAK_SLOWPATH;
 
 void hak_heap_detach(struct hak_heap *h);
+/* First of all heaps ever made (linked by all_next; never unlinked). */
+struct hak_heap *hak_heaps_first(void);
 void hak_heaps_lock(void);
 void hak_heaps_unlock(void);
 

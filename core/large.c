@@ -24,6 +24,7 @@
 #include "stats.h"
 #include "policy.h"
 #include "options.h"
+#include "heap.h"
 
 static void *large_span(size_t size, const void *site)
 {
@@ -97,14 +98,28 @@ static uint64_t clock_ns(void)
  */
 static void *large_routed(size_t size, const void *site)
 {
-	uint64_t t0 = clock_ns(), t1;
+	struct hak_heap *h = hak_heap_tls;
+	uint64_t t0, t1;
 	struct hak_site *st;
 	enum hak_route route;
 	size_t csize = 0;	/* class size, read under the lock: classes move */
 	int cls = -1;
 	void *p = NULL;
 
+	/* This thread's own freed blocks first: no lock at all. */
+	if (h != &hak_heap_empty) {
+		p = hak_bc_local_get(h, size, site, true);
+		if (p) {
+			hak_large_hdr_reuse(hak_large_hdr_of(p), site, hak_now_ms());
+			hak_stat_add(HAK_STAT_BC_HIT, 1);
+			return p;
+		}
+	}
+
+	t0 = clock_ns();
 	hak_policy_lock();
+	if (h != &hak_heap_empty)
+		hak_policy_flush_local(h);
 	st = hak_site_get(site);
 	route = hak_policy_route(size, st);
 	if (route == HAK_ROUTE_SPAN && size > SPAN_LIMIT)
@@ -118,6 +133,9 @@ static void *large_routed(size_t size, const void *site)
 			p = hak_bc_get(st->index, (unsigned)cls);
 		}
 	}
+	hak_bc_hint(st->index, route == HAK_ROUTE_CACHE ? cls : -1);
+	if (!p && route == HAK_ROUTE_CACHE && h != &hak_heap_empty)
+		p = hak_bc_local_get(h, size, site, false);
 	if (p) {
 		t1 = clock_ns();
 		hak_large_hdr_reuse(hak_large_hdr_of(p), site, t1 / 1000000);

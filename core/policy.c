@@ -28,6 +28,7 @@
 #include "options.h"
 #include "backend.h"
 #include "stats.h"
+#include "heap.h"
 #include "large_header.h"
 
 extern const struct hak_policy hak_policy_fixed;
@@ -277,6 +278,29 @@ void hak_policy_alloc_done(size_t size, struct hak_site *site, enum hak_route ro
 	maybe_purge(t);
 }
 
+void hak_policy_flush_local(struct hak_heap *h)
+{
+	uint64_t t;
+
+	if (!h->npend)
+		return;
+	t = now_ns();
+	for (unsigned i = 0; i < h->npend; i++) {
+		struct hak_bc_pending *pd = &h->pend[i];
+
+		hak_policy_alloc_done(pd->size, pd->site, HAK_ROUTE_CACHE, true, 0, t);
+	}
+	h->npend = 0;
+}
+
+void hak_bc_local_detach(struct hak_heap *h)
+{
+	pthread_mutex_lock(&policy_lock);
+	hak_policy_flush_local(h);
+	hak_bc_local_drain(h);
+	pthread_mutex_unlock(&policy_lock);
+}
+
 bool hak_policy_free(void *block, size_t size, const void *site_addr, int cls, uint64_t birth_ms)
 {
 	uint64_t t = now_ns();
@@ -290,7 +314,7 @@ bool hak_policy_free(void *block, size_t size, const void *site_addr, int cls, u
 	    hak_bc_class_size((unsigned)cls) <= size &&
 	    (!active || !active->ops->admit ||
 	     active->ops->admit(active_state, size, site, (unsigned)cls)))
-		kept = hak_bc_put(block, site->index, (unsigned)cls, now_ms);
+		kept = hak_bc_keep(hak_heap_tls, block, site, (unsigned)cls, now_ms);
 
 	struct hak_event ev = {
 		.type = HAK_EV_FREE, .size = size, .site = site, .cached = kept,

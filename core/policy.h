@@ -46,6 +46,17 @@ uint64_t hak_bc_oldest_ms(void);
 size_t hak_bc_release_oldest(size_t bytes, unsigned max_blocks);
 size_t hak_bc_release_aged(uint64_t before_ms, unsigned max_blocks);
 void hak_bc_init(void);
+/* The thread-local first level (bigcache.c). */
+void hak_bc_hint(unsigned site, int cls);
+void *hak_bc_local_get(struct hak_heap *h, size_t size, const void *site_addr, bool report);
+bool hak_bc_keep(struct hak_heap *h, void *block, struct hak_site *site, unsigned cls,
+		 uint64_t now_ms);
+void hak_bc_local_drain(struct hak_heap *h);
+
+/* Report @h's local BigCache hits to the policy (policy lock held). */
+void hak_policy_flush_local(struct hak_heap *h);
+/* A thread exits: report its hits, move its local blocks to the shared level. */
+void hak_bc_local_detach(struct hak_heap *h);
 
 /* Release a mapped large block to the backend (large.c). */
 void hak_large_release(void *block);

@@ -25,6 +25,7 @@
 #include "init.h"
 #include "large.h"
 #include "options.h"
+#include "policy.h"
 #include "sizeclass.h"
 #include "stats.h"
 #include "superslab.h"
@@ -428,6 +429,75 @@ START_TEST(large_resize_in_place)
 }
 END_TEST
 
+/* ---- the BigCache's thread-local first level ---- */
+
+static const char bc_site;
+
+START_TEST(bigcache_local_reuse)
+{
+	size_t n = 3 << 20;	/* above the span limit, below fixed.threshold */
+	void *p, *q;
+
+	hak_init();
+	p = hak_malloc_site(n, &bc_site);
+	hak_free(p);
+	ck_assert_uint_gt(hak_bc_cached_bytes(), 0);
+	ck_assert_ptr_nonnull(atomic_load(&hak_heap_tls->bcl[0].block));
+	/* The same site and class takes the very block back. */
+	q = hak_malloc_site(n - 4096, &bc_site);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert(hak_large_hdr_valid(hak_large_hdr_of(q)));
+	ck_assert(!(hak_large_flags(hak_large_hdr_of(q)) & HAK_LARGE_F_CACHED));
+	/* Another site does not. */
+	hak_free(q);
+	q = hak_malloc_site(n, &bc_site + 1);
+	ck_assert_ptr_ne(q, p);
+	hak_free(q);
+}
+END_TEST
+
+static pthread_barrier_t idle_barrier;
+
+static void *free_then_idle(void *arg)
+{
+	hak_free(hak_malloc_site(3 << 20, &bc_site));
+	*(size_t *)arg = hak_bc_cached_bytes();
+	pthread_barrier_wait(&idle_barrier);	/* the main thread purges */
+	pthread_barrier_wait(&idle_barrier);
+	return NULL;
+}
+
+START_TEST(bigcache_local_purged_from_idle_thread_and_drained_at_exit)
+{
+	size_t cached = 0;
+	pthread_t t;
+
+	hak_init();
+	ck_assert_int_eq(pthread_barrier_init(&idle_barrier, NULL, 2), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, free_then_idle, &cached), 0);
+	pthread_barrier_wait(&idle_barrier);
+	ck_assert_uint_gt(cached, 0);
+	/* Another thread's purge reaches the idle thread's local block. */
+	hak_policy_lock();
+	ck_assert_uint_gt(hak_bc_release_aged(UINT64_MAX, 64), 0);
+	hak_policy_unlock();
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	pthread_barrier_wait(&idle_barrier);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+
+	/* A thread that exits hands its local blocks to the shared level. */
+	ck_assert_int_eq(pthread_barrier_init(&idle_barrier, NULL, 1), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, free_then_idle, &cached), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_uint_gt(hak_bc_cached_bytes(), 0);
+	void *p = hak_malloc_site(3 << 20, &bc_site);	/* now from the shared level */
+
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	hak_free(p);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -465,6 +535,8 @@ static Suite *core_suite(void)
 	tcase_add_test_raise_signal(tc, corrupted_large_header_is_refused, SIGABRT);
 	tcase_add_test(tc, large_aligned_up_to_64m);
 	tcase_add_test(tc, large_resize_in_place);
+	tcase_add_test(tc, bigcache_local_reuse);
+	tcase_add_test(tc, bigcache_local_purged_from_idle_thread_and_drained_at_exit);
 	suite_add_tcase(s, tc);
 	return s;
 }
