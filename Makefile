@@ -186,8 +186,13 @@ endef
 $(foreach d,$(subdirs),$(eval $(call read-fragment,$(d))))
 objs := $(foreach d,$(subdirs),$(objs-$(d)))
 
+# Objects carry both machine code and the optimiser's IR (fat LTO
+# objects): libhakmem.so is linked with link-time optimisation, which is
+# what turns the policy hooks of a one-policy build into direct calls,
+# while libhakmem.a stays an ordinary archive any linker can use.
+lto-cflags := -flto -ffat-lto-objects
 hak-cflags := -std=gnu11 $(CFLAGS) -fPIC -pthread -fvisibility=hidden \
-	-ftls-model=initial-exec -Wall -Wextra \
+	-ftls-model=initial-exec -Wall -Wextra $(lto-cflags) \
 	-fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc
 # $(O)/include comes first: a root include/generated/ left by the
@@ -200,7 +205,8 @@ libs := $(outdir)/libhakmem.so $(outdir)/libhakmem.a
 PHONY += libs
 libs: $(libs)
 
-$(outdir)/%.o: %.c $(autoconf-h)
+# The Makefile itself: its flags are part of every object.
+$(outdir)/%.o: %.c $(autoconf-h) Makefile
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(hak-cppflags) $(hak-cflags) $(depflags) -c -o $@ $<
@@ -209,7 +215,8 @@ $(outdir)/%.o: %.c $(autoconf-h)
 # link error instead of a failure when the library is loaded.
 $(outdir)/libhakmem.so: $(objs) scripts/check-exports.sh
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -pthread $(LDFLAGS) -Wl,-z,defs -o $@ $(objs) $(call uniq,$(libs-y))
+	$(Q)$(CC) -shared -pthread $(CFLAGS) -flto=auto $(LDFLAGS) -Wl,-z,defs -o $@ $(objs) \
+		$(call uniq,$(libs-y))
 	$(call msg,EXPORTS,$@)
 	$(Q)NM="$(NM)" sh scripts/check-exports.sh $@
 

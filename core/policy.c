@@ -48,6 +48,9 @@ const struct hak_policy *const hak_policies[] = {
 	NULL
 };
 
+#define NR_POLICIES (IS_ENABLED(CONFIG_HAKMEM_POLICY_FIXED) + \
+		     IS_ENABLED(CONFIG_HAKMEM_POLICY_ELO) + IS_ENABLED(CONFIG_HAKMEM_POLICY_EVO))
+
 static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct hak_policy *active;
 static void *active_state;
@@ -63,6 +66,18 @@ static struct hak_policy_env env = {
 static struct hak_site sites[CONFIG_HAKMEM_SITES];
 static uint64_t events, epoch;
 static uint64_t last_purge_ms;
+
+/*
+ * The active policy's hooks, or NULL.  With one policy compiled in, the
+ * table is named at compile time rather than loaded from @active, so the
+ * link-time optimiser turns every hook call into a direct call.
+ */
+static inline const struct hak_policy_ops *pops(void)
+{
+	if (!active)
+		return NULL;
+	return NR_POLICIES == 1 ? hak_policies[0]->ops : active->ops;
+}
 
 const struct hak_policy *hak_policy_find(const char *name)
 {
@@ -137,7 +152,7 @@ void hak_policy_init(void)
 	env.params = hak_opts.params[idx];
 	active_state = meta_alloc(active->state_size);
 	if (!active_state ||
-	    (active->ops->init && active->ops->init(active_state, &env) < 0)) {
+	    (pops()->init && pops()->init(active_state, &env) < 0)) {
 		hak_warn("policy %s failed to start; using the core's defaults", active->name);
 		active = NULL;
 	}
@@ -182,8 +197,10 @@ enum hak_route hak_policy_route(size_t size, struct hak_site *site)
 {
 	enum hak_route r;
 
-	if (active && active->ops->route)
-		r = active->ops->route(active_state, size, site);
+	const struct hak_policy_ops *o = pops();
+
+	if (o && o->route)
+		r = o->route(active_state, size, site);
 	else
 		r = size <= env.span_max ? HAK_ROUTE_SPAN : HAK_ROUTE_CACHE;
 	if (r == HAK_ROUTE_SPAN && size > env.span_max)
@@ -193,18 +210,20 @@ enum hak_route hak_policy_route(size_t size, struct hak_site *site)
 
 static void deliver(const struct hak_event *ev)
 {
-	if (active && active->ops->on_event)
-		active->ops->on_event(active_state, ev);
+	const struct hak_policy_ops *o = pops();
+
+	if (o && o->on_event)
+		o->on_event(active_state, ev);
 	if (++events % env.epoch_events)
 		return;
 	epoch++;
 	if (!active)
 		return;
-	if (active->ops->tick)
-		active->ops->tick(active_state, epoch);
-	if (active->ops->classes) {
+	if (o->tick)
+		o->tick(active_state, epoch);
+	if (o->classes) {
 		size_t cls[HAK_PARAM_LIST_MAX];
-		unsigned n = active->ops->classes(active_state, cls, HAK_PARAM_LIST_MAX);
+		unsigned n = o->classes(active_state, cls, HAK_PARAM_LIST_MAX);
 		bool ok = n > 0 && n <= HAK_PARAM_LIST_MAX;
 
 		/* Increasing, and no class the budget could never hold. */
@@ -235,8 +254,8 @@ static void maybe_purge(uint64_t now_ns_v)
 	info.oldest_age_ms = oldest <= now_ms ? now_ms - oldest : 0;
 	size_t freed;
 
-	if (active && active->ops->purge) {
-		want = active->ops->purge(active_state, &info);
+	if (pops() && pops()->purge) {
+		want = pops()->purge(active_state, &info);
 		freed = want ? hak_bc_release_oldest(want, hak_opts.purge_batch) : 0;
 	} else {
 		/* Blocks idle for longer than the delay; the budget is kept by put. */
@@ -312,8 +331,8 @@ bool hak_policy_free(void *block, size_t size, const void *site_addr, int cls, u
 	site->lifetime_ms += now_ms >= birth_ms ? now_ms - birth_ms : 0;
 	if (cls >= 0 && (size_t)cls < HAK_PARAM_LIST_MAX &&
 	    hak_bc_class_size((unsigned)cls) <= size &&
-	    (!active || !active->ops->admit ||
-	     active->ops->admit(active_state, size, site, (unsigned)cls)))
+	    (!pops() || !pops()->admit ||
+	     pops()->admit(active_state, size, site, (unsigned)cls)))
 		kept = hak_bc_keep(hak_heap_tls, block, site, (unsigned)cls, now_ms);
 
 	struct hak_event ev = {
@@ -334,9 +353,9 @@ int hak_policy_report(char *buf, size_t len)
 	n = snprintf(buf, len, "policy=%s epoch=%llu bigcache_bytes=%zu",
 		     active ? active->name : "none", (unsigned long long)epoch,
 		     hak_bc_cached_bytes());
-	if (n >= 0 && (size_t)n < len && active && active->ops->report) {
+	if (n >= 0 && (size_t)n < len && pops() && pops()->report) {
 		buf[n++] = ' ';
-		n += active->ops->report(active_state, buf + n, len - (size_t)n);
+		n += pops()->report(active_state, buf + n, len - (size_t)n);
 	}
 	hak_policy_unlock();
 	return n;
