@@ -219,8 +219,8 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 
 /*
  * Resize a mapped block where it stands: shrink by giving back the tail
- * pages, grow by extending the mapping when the addresses after it are
- * free.  Returns false when the block must move (or is not mapped).  The
+ * pages (unless the block is sized for a BigCache class), grow by
+ * extending the mapping when the addresses after it are free.  Returns false when the block must move (or is not mapped).  The
  * caller owns the block, so the header needs no lock.
  */
 bool hak_large_resize(void *p, size_t size)
@@ -237,15 +237,14 @@ bool hak_large_resize(void *p, size_t size)
 	if (want == len)
 		return true;
 	if (want < len) {
-		if (hak_backend->release(base + want, len - want))
+		/* A block sized for a BigCache class is worth more whole: let it
+		 * move, and the cache keep it for the next large request. */
+		if (cls >= 0 || hak_backend->release(base + want, len - want))
 			return false;
 	} else if (!hak_backend->extend || hak_backend->extend(base, len, want)) {
 		return false;
 	}
 	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, (long)want - (long)len);
-	/* A block smaller than its class can no longer stand in for it. */
-	if (cls >= 0 && want - off < hak_large_size(h))
-		cls = -1;
 	hak_large_hdr_init(h, want - off, base, want, hak_large_site(h), cls,
 			   hak_large_flags(h));
 	return true;

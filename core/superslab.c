@@ -123,7 +123,9 @@ static void pool_purge_locked(uint64_t now, bool force)
 	__atomic_store_n(&pool_last_purge, now, __ATOMIC_RELAXED);
 	for (; ss; ss = next) {
 		next = ss->next;
-		if (ss->dirty_mask && (force || now - ss->dirty_since >= delay)) {
+		/* Only a superslab left alone for the delay: one that is still
+		 * freeing and reusing slabs would fault them straight back in. */
+		if (ss->dirty_mask && (force || now - ss->dirty_last >= delay)) {
 			uint64_t dirty = ss->dirty_mask;
 
 			while (dirty) {
@@ -258,10 +260,9 @@ static void pool_put(struct hak_slab *s, unsigned n)
 	}
 
 	pthread_mutex_lock(&pool_lock);
-	if (!ss->dirty_mask) {
-		ss->dirty_since = hak_now_ms();
+	if (!ss->dirty_mask)
 		pool_dirty_add(1);
-	}
+	ss->dirty_last = hak_now_ms();
 	ss->free_mask |= bits;
 	ss->dirty_mask |= bits;
 	ss->nfree += n;

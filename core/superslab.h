@@ -62,7 +62,7 @@ struct hak_superslab {
 	struct hak_superslab *next, *prev; /* pool list */
 	uint64_t free_mask;		/* bit i: slab i is free */
 	uint64_t dirty_mask;		/* free slabs whose pages are still committed */
-	uint64_t dirty_since;		/* ms: oldest dirty slab's release time */
+	uint64_t dirty_last;		/* ms: when a slab last became dirty */
 	uint32_t nfree;
 	uint32_t in_pool;
 	uint64_t pad;

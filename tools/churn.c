@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * churn.c - thread churn: many short-lived threads.
+ *
+ * -t threads run at a time; each allocates -n blocks (default 1000) of
+ * 16..4096 bytes, writes a header into each, frees about 90% of them and
+ * leaves the rest on a shared list; the next thread to start frees what
+ * is on the list (so those frees come from a thread other than the one
+ * that allocated, often after that thread has exited).  Batches of -t
+ * threads are started and joined until the time is up.  A changed header
+ * makes the program exit 1.
+ *
+ * Output: churn threads=T threads_total=N threads_per_s=Y ops=N secs=S
+ *         ops_per_s=X   (an op is one malloc or one free)
+ * Build: cc -std=c11 -O2 -pthread -o churn churn.c
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "churn"
+
+static _Atomic int stop;
+static int threads = 1;
+static double seconds = 2;
+static uint64_t seed = 1;
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void oom(void)
+{
+	fprintf(stderr, "%s: out of memory\n", PROG);
+	exit(1);
+}
+
+static double parse_d(const char *s, char f, double lo, double hi)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "%s: bad value for -%c: '%s'\n", PROG, f, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* parse_common: -t, -s, -r and the extra options in @extra (handled by
+ * @fn); exits on errors and for -h. */
+static void parse_common(int argc, char **argv, const char *extra,
+			 void (*fn)(int ch, const char *arg), const char *usage)
+{
+	char opts[64];
+	int ch;
+	snprintf(opts, sizeof opts, "t:s:r:h%s", extra);
+	while ((ch = getopt(argc, argv, opts)) != -1) {
+		switch (ch) {
+		case 't': threads = (int)parse_d(optarg, 't', 1, 4096); break;
+		case 's': seconds = parse_d(optarg, 's', 1e-3, 86400); break;
+		case 'r': seed = (uint64_t)parse_d(optarg, 'r', 0, 1e18); break;
+		case 'h': printf("usage: %s %s\n", PROG, usage); exit(0);
+		case '?': fprintf(stderr, "usage: %s %s\n", PROG, usage); exit(2);
+		default: fn(ch, optarg); break;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		exit(2);
+	}
+}
+
+/* run_threads: start @n threads on @fn with args @base + i * @stride,
+ * let them run for the seconds asked, set stop and join them. */
+static double run_threads(int n, void *(*fn)(void *), char *base, size_t stride)
+{
+	pthread_t *tid = calloc((size_t)n, sizeof *tid);
+	if (!tid)
+		oom();
+	double t0 = now();
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&tid[i], NULL, fn, base + i * stride)) {
+			fprintf(stderr, "%s: pthread_create failed\n", PROG);
+			exit(1);
+		}
+	struct timespec ts = { (time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9) };
+	nanosleep(&ts, NULL);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+	free(tid);
+	return now() - t0;
+}
+
+#define MAGIC 0xc4u
+
+struct blk {
+	struct blk *next;
+	uint32_t size;
+	uint32_t tag;
+};
+
+struct worker {
+	_Alignas(64) uint64_t seed;
+	uint64_t ops;
+	int bad;
+};
+
+static int nblocks = 1000;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct blk *left;	/* blocks left for the next thread */
+
+static void opt_fn(int ch, const char *arg)
+{
+	if (ch == 'n')
+		nblocks = (int)parse_d(arg, 'n', 1, 1 << 24);
+}
+
+static uint32_t tagof(const struct blk *b) { return (uint32_t)(b->size * 2654435761u) ^ 0x5eed; }
+
+static int check_free(struct blk *b)
+{
+	int bad = b->tag != tagof(b) || b->size < 16 || b->size > 4096 ||
+		  (b->size > sizeof *b && ((unsigned char *)b)[b->size - 1] != MAGIC);
+	free(b);
+	return bad;
+}
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t s = w->seed, ops = 0;
+	struct blk **v = malloc(sizeof *v * (size_t)nblocks), *l, *keep = NULL;
+	if (!v)
+		oom();
+	pthread_mutex_lock(&lock);
+	l = left;
+	left = NULL;
+	pthread_mutex_unlock(&lock);
+	while (l) {
+		struct blk *n = l->next;
+		w->bad |= check_free(l);
+		ops++;
+		l = n;
+	}
+	for (int i = 0; i < nblocks; i++) {
+		uint32_t size = 16 + (uint32_t)(rnd(&s) % 4081);
+		struct blk *b = malloc(size);
+		if (!b)
+			oom();
+		b->next = NULL;
+		b->size = size;
+		b->tag = tagof(b);
+		if (size > sizeof *b)
+			((unsigned char *)b)[size - 1] = MAGIC;
+		v[i] = b;
+		ops++;
+	}
+	for (int i = 0; i < nblocks; i++) {
+		int j = i + (int)(rnd(&s) % (uint64_t)(nblocks - i));
+		struct blk *b = v[j];
+		v[j] = v[i];
+		if (rnd(&s) % 10 == 0) {
+			b->next = keep;
+			keep = b;
+		} else {
+			w->bad |= check_free(b);
+			ops++;
+		}
+	}
+	if (keep) {
+		struct blk *t = keep;
+		while (t->next)
+			t = t->next;
+		pthread_mutex_lock(&lock);
+		t->next = left;
+		left = keep;
+		pthread_mutex_unlock(&lock);
+	}
+	free(v);
+	w->seed = s;
+	w->ops += ops;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	parse_common(argc, argv, "n:", opt_fn,
+		     "[-t threads] [-s seconds] [-r seed] [-n blocks]");
+	struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
+	pthread_t *tid = calloc((size_t)threads, sizeof *tid);
+	if (!w || !tid)
+		oom();
+	memset(w, 0, sizeof *w * (size_t)threads);
+	for (int i = 0; i < threads; i++)
+		w[i].seed = (seed + 1) * 0x9e3779b97f4a7c15ull + (uint64_t)i * 7919 + 1;
+	uint64_t total = 0, ops = 0;
+	double t0 = now(), end = t0 + seconds;
+	do {
+		for (int i = 0; i < threads; i++)
+			if (pthread_create(&tid[i], NULL, work, &w[i])) {
+				fprintf(stderr, "churn: pthread_create failed\n");
+				return 1;
+			}
+		for (int i = 0; i < threads; i++)
+			pthread_join(tid[i], NULL);
+		total += (uint64_t)threads;
+	} while (now() < end);
+	double secs = now() - t0;
+	int bad = 0;
+	while (left) {
+		struct blk *n = left->next;
+		bad |= check_free(left);
+		left = n;
+	}
+	for (int i = 0; i < threads; i++) {
+		ops += w[i].ops;
+		bad |= w[i].bad;
+	}
+	(void)stop;
+	(void)run_threads;
+	if (bad) {
+		fprintf(stderr, "churn: a block's contents changed while it was allocated\n");
+		return 1;
+	}
+	printf("churn threads=%d threads_total=%" PRIu64 " threads_per_s=%.1f ops=%" PRIu64
+	       " secs=%.3f ops_per_s=%.1f\n",
+	       threads, total, total / secs, ops, secs, ops / secs);
+	free(tid);
+	free(w);
+	return 0;
+}

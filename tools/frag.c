@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * frag.c - fragmentation and memory given back.
+ *
+ * One cycle: allocate a burst of about -m MiB (default 200) of mixed sizes,
+ * 16 B..64 KiB about log-uniform, touching every page; free 90% of it at
+ * random; allocate about as much again with a different mix (sizes spread
+ * over 24..3000 bytes and 5..40 KiB, so they fit the holes badly); then
+ * free everything.  Cycles repeat until -s seconds are used (at least
+ * one).  -t threads each do their share of every burst.  Then, after
+ * 200 ms and a few small malloc/free calls (so an allocator that trims
+ * lazily gets its chance), the resident size is read.  Every block
+ * carries a tag checked when it is freed; a changed tag exits 1.
+ *
+ * Output: frag start_kib=A peak_kib=B after_kib=C threads=T mib=M ops=N secs=S ops_per_s=X
+ * (start: VmRSS at start; peak: VmHWM; after: VmRSS after the final free.)
+ * Build: cc -std=c11 -O2 -pthread -o frag frag.c
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "frag"
+
+static _Atomic int stop;
+static int threads = 1;
+static double seconds = 2;
+static uint64_t seed = 1;
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void oom(void)
+{
+	fprintf(stderr, "%s: out of memory\n", PROG);
+	exit(1);
+}
+
+static double parse_d(const char *s, char f, double lo, double hi)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "%s: bad value for -%c: '%s'\n", PROG, f, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* parse_common: -t, -s, -r and the extra options in @extra (handled by
+ * @fn); exits on errors and for -h. */
+static void parse_common(int argc, char **argv, const char *extra,
+			 void (*fn)(int ch, const char *arg), const char *usage)
+{
+	char opts[64];
+	int ch;
+	snprintf(opts, sizeof opts, "t:s:r:h%s", extra);
+	while ((ch = getopt(argc, argv, opts)) != -1) {
+		switch (ch) {
+		case 't': threads = (int)parse_d(optarg, 't', 1, 4096); break;
+		case 's': seconds = parse_d(optarg, 's', 1e-3, 86400); break;
+		case 'r': seed = (uint64_t)parse_d(optarg, 'r', 0, 1e18); break;
+		case 'h': printf("usage: %s %s\n", PROG, usage); exit(0);
+		case '?': fprintf(stderr, "usage: %s %s\n", PROG, usage); exit(2);
+		default: fn(ch, optarg); break;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		exit(2);
+	}
+}
+
+/* run_threads: start @n threads on @fn with args @base + i * @stride,
+ * let them run for the seconds asked, set stop and join them. */
+static double run_threads(int n, void *(*fn)(void *), char *base, size_t stride)
+{
+	pthread_t *tid = calloc((size_t)n, sizeof *tid);
+	if (!tid)
+		oom();
+	double t0 = now();
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&tid[i], NULL, fn, base + i * stride)) {
+			fprintf(stderr, "%s: pthread_create failed\n", PROG);
+			exit(1);
+		}
+	struct timespec ts = { (time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9) };
+	nanosleep(&ts, NULL);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+	free(tid);
+	return now() - t0;
+}
+
+struct worker {
+	_Alignas(64) uint64_t seed;
+	uint64_t ops;
+	int bad;
+};
+
+static double mib = 200;
+static pthread_barrier_t bar;
+
+static void opt_fn(int ch, const char *arg)
+{
+	if (ch == 'm')
+		mib = parse_d(arg, 'm', 1, 1 << 20);
+}
+
+static long status_kib(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	size_t n = strlen(key);
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static size_t size_a(uint64_t *s)
+{
+	uint64_t r = rnd(s);
+	unsigned k = 4 + (unsigned)(r % 12);		/* 16 .. 64 Ki */
+	return ((size_t)1 << k) + (size_t)((r >> 8) % ((size_t)1 << k));
+}
+
+static size_t size_b(uint64_t *s)
+{
+	uint64_t r = rnd(s);
+	if (r % 4)
+		return 24 + (size_t)((r >> 8) % 2977);
+	return 5 * 1024 + (size_t)((r >> 8) % (35 * 1024));
+}
+
+struct blk {
+	unsigned char *p;
+	size_t size;
+};
+
+static uint64_t tagof(const struct blk *b) { return (uint64_t)b->size * 0x9e3779b97f4a7c15ull ^ 0xf4a9; }
+
+static unsigned char *get(size_t size, struct blk *b)
+{
+	if (size > 65536)
+		size = 65536;
+	if (!(b->p = malloc(size)))
+		oom();
+	b->size = size;
+	memset(b->p, 0x3c, size);	/* touch every page */
+	uint64_t t = tagof(b);
+	memcpy(b->p, &t, 8);
+	return b->p;
+}
+
+static int put(struct blk *b)
+{
+	uint64_t t;
+	memcpy(&t, b->p, 8);
+	int bad = t != tagof(b) || b->p[b->size - 1] != 0x3c;	/* size >= 16 */
+	free(b->p);
+	b->p = NULL;
+	return bad;
+}
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t s = w->seed, ops = 0;
+	size_t budget = (size_t)(mib * 1048576 / threads), cap = 1024, n, total;
+	struct blk *v = malloc(sizeof *v * cap);
+	if (!v)
+		oom();
+	double end = now() + seconds;
+	int more;
+	do {
+		/* burst A */
+		for (n = 0, total = 0; total < budget; n++) {
+			if (n == cap && !(v = realloc(v, sizeof *v * (cap *= 2))))
+				oom();
+			total += get(size_a(&s), &v[n]) ? v[n].size : 0;
+			ops++;
+		}
+		/* free 90% at random: shuffle, free the first 90% */
+		for (size_t i = 0; i + 1 < n; i++) {
+			size_t j = i + (size_t)(rnd(&s) % (n - i));
+			struct blk t = v[i];
+			v[i] = v[j];
+			v[j] = t;
+		}
+		size_t keep = n / 10, m = 0;
+		for (size_t i = keep; i < n; i++) {
+			w->bad |= put(&v[i]);
+			ops++;
+		}
+		m = keep;
+		/* burst B, a different mix */
+		for (total = 0; total < budget; m++) {
+			if (m == cap && !(v = realloc(v, sizeof *v * (cap *= 2))))
+				oom();
+			total += get(size_b(&s), &v[m]) ? v[m].size : 0;
+			ops++;
+		}
+		for (size_t i = 0; i < m; i++) {
+			w->bad |= put(&v[i]);
+			ops++;
+		}
+		/* all threads agree on whether to go on */
+		more = now() < end;
+		pthread_barrier_wait(&bar);
+		if (w == arg && !more)
+			atomic_store(&stop, 1);
+		pthread_barrier_wait(&bar);
+		more = !atomic_load(&stop);
+		pthread_barrier_wait(&bar);
+	} while (more);
+	free(v);
+	w->ops = ops;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	parse_common(argc, argv, "m:", opt_fn,
+		     "[-t threads] [-s seconds] [-r seed] [-m burst-MiB]");
+	long start = status_kib("VmRSS");
+	struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
+	pthread_t *tid = calloc((size_t)threads, sizeof *tid);
+	if (!w || !tid)
+		oom();
+	memset(w, 0, sizeof *w * (size_t)threads);
+	for (int i = 0; i < threads; i++)
+		w[i].seed = (seed + 1) * 0x9e3779b97f4a7c15ull + (uint64_t)i * 7919 + 1;
+	pthread_barrier_init(&bar, NULL, (unsigned)threads);
+	double t0 = now();
+	for (int i = 0; i < threads; i++)
+		if (pthread_create(&tid[i], NULL, work, &w[i])) {
+			fprintf(stderr, "frag: pthread_create failed\n");
+			return 1;
+		}
+	for (int i = 0; i < threads; i++)
+		pthread_join(tid[i], NULL);
+	double secs = now() - t0;
+	uint64_t ops = 0;
+	int bad = 0;
+	for (int i = 0; i < threads; i++) {
+		ops += w[i].ops;
+		bad |= w[i].bad;
+	}
+	if (bad) {
+		fprintf(stderr, "frag: a block's contents changed while it was allocated\n");
+		return 1;
+	}
+	long peak = status_kib("VmHWM");
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	for (int i = 0; i < 16; i++) {
+		void *volatile p = malloc(32 + (size_t)i * 16);
+		free(p);
+	}
+	long after = status_kib("VmRSS");
+	(void)run_threads;
+	printf("frag start_kib=%ld peak_kib=%ld after_kib=%ld threads=%d mib=%.0f ops=%" PRIu64
+	       " secs=%.3f ops_per_s=%.1f\n",
+	       start, peak, after, threads, mib, ops, secs, ops / secs);
+	pthread_barrier_destroy(&bar);
+	free(tid);
+	free(w);
+	return 0;
+}

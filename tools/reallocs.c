@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reallocs.c - realloc growth and shrink.
+ *
+ * Each of -t threads keeps -n buffers (default 8).  An op picks one and
+ * reallocs it by a random factor 1.1..2: up while it is growing, until it
+ * reaches 1 MiB, then down until it is back under 64 bytes, and so on.
+ * The first and last 8 bytes of every buffer carry a tag; after a realloc
+ * the first 8 bytes, and when growing the old last 8, must have come
+ * along, or the program exits 1.
+ *
+ * Output: reallocs threads=T buffers=N ops=N secs=S ops_per_s=X
+ * Build: cc -std=c11 -O2 -pthread -o reallocs reallocs.c
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "reallocs"
+
+static _Atomic int stop;
+static int threads = 1;
+static double seconds = 2;
+static uint64_t seed = 1;
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void oom(void)
+{
+	fprintf(stderr, "%s: out of memory\n", PROG);
+	exit(1);
+}
+
+static double parse_d(const char *s, char f, double lo, double hi)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "%s: bad value for -%c: '%s'\n", PROG, f, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* parse_common: -t, -s, -r and the extra options in @extra (handled by
+ * @fn); exits on errors and for -h. */
+static void parse_common(int argc, char **argv, const char *extra,
+			 void (*fn)(int ch, const char *arg), const char *usage)
+{
+	char opts[64];
+	int ch;
+	snprintf(opts, sizeof opts, "t:s:r:h%s", extra);
+	while ((ch = getopt(argc, argv, opts)) != -1) {
+		switch (ch) {
+		case 't': threads = (int)parse_d(optarg, 't', 1, 4096); break;
+		case 's': seconds = parse_d(optarg, 's', 1e-3, 86400); break;
+		case 'r': seed = (uint64_t)parse_d(optarg, 'r', 0, 1e18); break;
+		case 'h': printf("usage: %s %s\n", PROG, usage); exit(0);
+		case '?': fprintf(stderr, "usage: %s %s\n", PROG, usage); exit(2);
+		default: fn(ch, optarg); break;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		exit(2);
+	}
+}
+
+/* run_threads: start @n threads on @fn with args @base + i * @stride,
+ * let them run for the seconds asked, set stop and join them. */
+static double run_threads(int n, void *(*fn)(void *), char *base, size_t stride)
+{
+	pthread_t *tid = calloc((size_t)n, sizeof *tid);
+	if (!tid)
+		oom();
+	double t0 = now();
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&tid[i], NULL, fn, base + i * stride)) {
+			fprintf(stderr, "%s: pthread_create failed\n", PROG);
+			exit(1);
+		}
+	struct timespec ts = { (time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9) };
+	nanosleep(&ts, NULL);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+	free(tid);
+	return now() - t0;
+}
+
+#define MAXSZ	((size_t)1 << 20)
+#define MINSZ	((size_t)64)
+
+struct worker {
+	_Alignas(64) uint64_t seed;
+	uint64_t ops;
+	int bad;
+};
+
+static int nbuf = 8;
+
+static void opt_fn(int ch, const char *arg)
+{
+	if (ch == 'n')
+		nbuf = (int)parse_d(arg, 'n', 1, 1 << 20);
+}
+
+static uint64_t tagof(uint64_t id, int end) { return id * 0x9e3779b97f4a7c15ull ^ (end ? 0xa5a5a5a5ull : 0); }
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	unsigned char **p = calloc((size_t)nbuf, sizeof *p);
+	size_t *sz = calloc((size_t)nbuf, sizeof *sz);
+	int *up = calloc((size_t)nbuf, sizeof *up);
+	uint64_t s = w->seed, ops = 0, v;
+	if (!p || !sz || !up)
+		oom();
+	for (int i = 0; i < nbuf; i++) {
+		sz[i] = 16 + rnd(&s) % 240;
+		up[i] = 1;
+		if (!(p[i] = malloc(sz[i])))
+			oom();
+		v = tagof((uint64_t)i, 0);
+		memcpy(p[i], &v, 8);
+		v = tagof((uint64_t)i, 1);
+		memcpy(p[i] + sz[i] - 8, &v, 8);
+	}
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		for (int k = 0; k < 64; k++) {
+			int i = (int)(rnd(&s) % (uint64_t)nbuf);
+			double f = 1.1 + (double)(rnd(&s) % 1000) / 1000 * 0.9;
+			size_t old = sz[i], n;
+			if (up[i]) {
+				n = (size_t)(old * f);
+				if (n >= MAXSZ) {
+					n = MAXSZ;
+					up[i] = 0;
+				}
+			} else {
+				n = (size_t)(old / f);
+				if (n <= MINSZ) {
+					n = n < 16 ? 16 : n;
+					up[i] = 1;
+				}
+			}
+			unsigned char *q = realloc(p[i], n);
+			if (!q)
+				oom();
+			memcpy(&v, q, 8);
+			if (v != tagof((uint64_t)i, 0))
+				w->bad = 1;
+			if (n > old) {
+				memcpy(&v, q + old - 8, 8);
+				if (v != tagof((uint64_t)i, 1))
+					w->bad = 1;
+			}
+			v = tagof((uint64_t)i, 1);
+			memcpy(q + n - 8, &v, 8);
+			p[i] = q;
+			sz[i] = n;
+		}
+		ops += 64;
+	}
+	for (int i = 0; i < nbuf; i++)
+		free(p[i]);
+	free(p);
+	free(sz);
+	free(up);
+	w->ops = ops;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	parse_common(argc, argv, "n:", opt_fn,
+		     "[-t threads] [-s seconds] [-r seed] [-n buffers]");
+	struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
+	if (!w)
+		oom();
+	memset(w, 0, sizeof *w * (size_t)threads);
+	for (int i = 0; i < threads; i++)
+		w[i].seed = (seed + 1) * 0x9e3779b97f4a7c15ull + (uint64_t)i * 7919 + 1;
+	double secs = run_threads(threads, work, (char *)w, sizeof *w);
+	uint64_t ops = 0;
+	int bad = 0;
+	for (int i = 0; i < threads; i++) {
+		ops += w[i].ops;
+		bad |= w[i].bad;
+	}
+	if (bad) {
+		fprintf(stderr, "reallocs: a buffer's contents were not preserved by realloc\n");
+		return 1;
+	}
+	printf("reallocs threads=%d buffers=%d ops=%" PRIu64 " secs=%.3f ops_per_s=%.1f\n",
+	       threads, nbuf, ops, secs, ops / secs);
+	free(w);
+	return 0;
+}
