@@ -414,6 +414,40 @@ struct hak_heap *hak_heaps_first(void)
 	return atomic_load_explicit(&all_heaps, memory_order_acquire);
 }
 
+/*
+ * One-slab spans (large blocks up to a slab) go through the calling
+ * thread's empty-slab cache, like empty small slabs: a program that frees
+ * and reallocates such blocks then needs neither the pool lock nor fresh
+ * pages.  Slab 0 never serves as a span (its start is the header).
+ */
+struct hak_slab *hak_heap_take_span_slab(void)
+{
+	struct hak_heap *h = hak_heap_tls;
+	struct hak_slab **pp;
+
+	if (h == &hak_heap_empty)
+		return NULL;
+	for (pp = &h->empty; *pp; pp = &(*pp)->next) {
+		struct hak_slab *s = *pp;
+
+		if (!hak_slab_index(s))
+			continue;
+		*pp = s->next;
+		h->nempty--;
+		hak_stat_add(HAK_STAT_SLAB_REUSED, 1);
+		return s;
+	}
+	return NULL;
+}
+
+void hak_heap_put_span_slab(struct hak_slab *s)
+{
+	struct hak_heap *h = hak_heap_tls;
+
+	s->span = 0;
+	slab_release(h == &hak_heap_empty ? NULL : h, s);
+}
+
 void hak_heaps_lock(void)
 {
 	pthread_mutex_lock(&heap_lock);

@@ -79,6 +79,9 @@ void hak_free_slow(void *p) HAK_SLOWPATH;
 void hak_slab_emptied(struct hak_slab *s) HAK_SLOWPATH;
 
 void hak_heap_detach(struct hak_heap *h);
+/* One-slab spans through the calling thread's empty-slab cache. */
+struct hak_slab *hak_heap_take_span_slab(void);
+void hak_heap_put_span_slab(struct hak_slab *s);
 /* First of all heaps ever made (linked by all_next; never unlinked). */
 struct hak_heap *hak_heaps_first(void);
 void hak_heaps_lock(void);

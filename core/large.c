@@ -30,8 +30,14 @@ static void *large_span(size_t size, const void *site)
 {
 	size_t need = size + HAK_LARGE_HDR_SIZE;
 	unsigned n = (unsigned)((need + HAK_SLAB_SIZE - 1) >> HAK_SLAB_SHIFT);
-	struct hak_slab *s = hak_pool_take_span(n);
+	struct hak_slab *s = n == 1 ? hak_heap_take_span_slab() : NULL;
 
+	if (s) {
+		s->span = 1;
+		atomic_store_explicit(&s->owner, HAK_OWNER_SPAN, memory_order_release);
+	} else {
+		s = hak_pool_take_span(n);
+	}
 	if (!s)
 		return NULL;
 
@@ -207,8 +213,13 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 	uint64_t birth = hak_large_birth(h);
 
 	if (span) {
+		struct hak_slab *s = hak_slab_of(hak_large_base(h));
+
 		h->magic = 0;
-		hak_pool_put_span(hak_slab_of(hak_large_base(h)));
+		if (s->span == 1)
+			hak_heap_put_span_slab(s);
+		else
+			hak_pool_put_span(s);
 	}
 	hak_policy_lock();
 	kept = hak_policy_free(p, size, site, span ? -1 : hak_large_class(h), birth);
