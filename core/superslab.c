@@ -148,6 +148,24 @@ static void pool_purge_locked(uint64_t now, bool force)
 	}
 }
 
+/*
+ * @ss has all its slabs back: the end of a burst, and nothing may call the
+ * pool again to purge it after the delay.  Keep one wholly free superslab
+ * as a spare; give any other back to the backend at once.
+ */
+static void pool_whole_free_locked(struct hak_superslab *ss)
+{
+	for (struct hak_superslab *o = pool_head; o; o = o->next) {
+		if (o == ss || o->free_mask != SS_ALL_SLABS)
+			continue;
+		if (ss->dirty_mask)
+			pool_dirty_add(-1);
+		ss->dirty_mask = 0;
+		ss_release(ss);
+		return;
+	}
+}
+
 static void pool_maybe_purge_locked(void)
 {
 	uint64_t now = hak_now_ms();
@@ -267,6 +285,8 @@ static void pool_put(struct hak_slab *s, unsigned n)
 	ss->dirty_mask |= bits;
 	ss->nfree += n;
 	pool_link(ss);
+	if (ss->free_mask == SS_ALL_SLABS)
+		pool_whole_free_locked(ss);
 	pool_maybe_purge_locked();
 	pthread_mutex_unlock(&pool_lock);
 }
