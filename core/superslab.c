@@ -149,21 +149,26 @@ static void pool_purge_locked(uint64_t now, bool force)
 }
 
 /*
- * @ss has all its slabs back: the end of a burst, and nothing may call the
- * pool again to purge it after the delay.  Keep one wholly free superslab
- * as a spare; give any other back to the backend at once.
+ * @ss has all its slabs back: perhaps the end of a burst, after which
+ * nothing may call the pool again to purge it after the delay.  Keep up
+ * to POOL_SPARES wholly free superslabs (threads that come and go reuse
+ * them at once); give any beyond that back to the backend now.
  */
+#define POOL_SPARES 8
+
 static void pool_whole_free_locked(struct hak_superslab *ss)
 {
-	for (struct hak_superslab *o = pool_head; o; o = o->next) {
-		if (o == ss || o->free_mask != SS_ALL_SLABS)
-			continue;
-		if (ss->dirty_mask)
-			pool_dirty_add(-1);
-		ss->dirty_mask = 0;
-		ss_release(ss);
+	unsigned spares = 0;
+
+	for (struct hak_superslab *o = pool_head; o; o = o->next)
+		if (o != ss && o->free_mask == SS_ALL_SLABS && ++spares == POOL_SPARES)
+			break;
+	if (spares < POOL_SPARES)
 		return;
-	}
+	if (ss->dirty_mask)
+		pool_dirty_add(-1);
+	ss->dirty_mask = 0;
+	ss_release(ss);
 }
 
 static void pool_maybe_purge_locked(void)
