@@ -43,26 +43,9 @@ struct pair {
 	int bad;
 };
 
-static _Atomic int stop;
-static int threads = 2;
-static double seconds = 2;
-static uint64_t seed = 1;
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#define PROG "prodcons"
+#define WORKLOAD_THREADS 2
+#include "workload.h"
 
 static unsigned char pat(uint64_t seq) { return (unsigned char)(seq * 131 + 7); }
 
@@ -127,41 +110,20 @@ static void *consumer(void *arg)
 	return NULL;
 }
 
-static double parse_d(const char *s, char f, double lo, double hi)
+static void no_extra(int ch, const char *arg)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-		fprintf(stderr, "prodcons: bad value for -%c: '%s'\n", f, s);
-		exit(2);
-	}
-	return v;
+	(void)ch;
+	(void)arg;
 }
 
 int main(int argc, char **argv)
 {
-	int ch;
-	while ((ch = getopt(argc, argv, "t:s:r:h")) != -1) {
-		switch (ch) {
-		case 't': threads = (int)parse_d(optarg, 't', 1, 4096); break;
-		case 's': seconds = parse_d(optarg, 's', 1e-3, 86400); break;
-		case 'r': seed = (uint64_t)parse_d(optarg, 'r', 0, 1e18); break;
-		case 'h':
-			printf("usage: prodcons [-t threads] [-s seconds] [-r seed]\n");
-			return 0;
-		default:
-			fprintf(stderr, "usage: prodcons [-t threads] [-s seconds] [-r seed]\n");
-			return 2;
-		}
-	}
+	parse_common(argc, argv, "", no_extra, "[-t threads] [-s seconds] [-r seed]");
 	int pairs = threads / 2 > 0 ? threads / 2 : 1;
 	struct pair *p = aligned_alloc(64, sizeof *p * pairs);
 	pthread_t *tid = calloc(2 * (size_t)pairs, sizeof *tid);
-	if (!p || !tid) {
-		fprintf(stderr, "prodcons: out of memory\n");
-		return 1;
-	}
+	if (!p || !tid)
+		oom();
 	memset(p, 0, sizeof *p * pairs);
 	double t0 = now();
 	for (int i = 0; i < pairs; i++) {

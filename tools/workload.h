@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * workload.h - what the benchmark workloads share: the stop flag and the
+ * -t/-s/-r options, a xorshift RNG, a monotonic clock, and running the
+ * worker threads for the seconds asked.
+ *
+ * Each workload defines PROG (its name, for messages) and may define
+ * WORKLOAD_THREADS (default thread count) before including this file.
+ */
+#ifndef WORKLOAD_H
+#define WORKLOAD_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef WORKLOAD_THREADS
+#define WORKLOAD_THREADS 1
+#endif
+
+static _Atomic int stop;
+static int threads = WORKLOAD_THREADS;
+static double seconds = 2;
+static uint64_t seed = 1;
+
+static inline uint64_t rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static inline double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static inline void oom(void)
+{
+	fprintf(stderr, "%s: out of memory\n", PROG);
+	exit(1);
+}
+
+static inline double parse_d(const char *s, char f, double lo, double hi)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "%s: bad value for -%c: '%s'\n", PROG, f, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* parse_common: -t, -s, -r and the extra options in @extra (handled by
+ * @fn); exits on errors and for -h. */
+static inline void parse_common(int argc, char **argv, const char *extra,
+			 void (*fn)(int ch, const char *arg), const char *usage)
+{
+	char opts[64];
+	int ch;
+	snprintf(opts, sizeof opts, "t:s:r:h%s", extra);
+	while ((ch = getopt(argc, argv, opts)) != -1) {
+		switch (ch) {
+		case 't': threads = (int)parse_d(optarg, 't', 1, 4096); break;
+		case 's': seconds = parse_d(optarg, 's', 1e-3, 86400); break;
+		case 'r': seed = (uint64_t)parse_d(optarg, 'r', 0, 1e18); break;
+		case 'h': printf("usage: %s %s\n", PROG, usage); exit(0);
+		case '?': fprintf(stderr, "usage: %s %s\n", PROG, usage); exit(2);
+		default: fn(ch, optarg); break;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		exit(2);
+	}
+}
+
+/* run_threads: start @n threads on @fn with args @base + i * @stride,
+ * let them run for the seconds asked, set stop and join them. */
+static inline double run_threads(int n, void *(*fn)(void *), char *base, size_t stride)
+{
+	pthread_t *tid = calloc((size_t)n, sizeof *tid);
+	if (!tid)
+		oom();
+	double t0 = now();
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&tid[i], NULL, fn, base + i * stride)) {
+			fprintf(stderr, "%s: pthread_create failed\n", PROG);
+			exit(1);
+		}
+	struct timespec ts = { (time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9) };
+	nanosleep(&ts, NULL);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+	free(tid);
+	return now() - t0;
+}
+
+#endif /* WORKLOAD_H */
