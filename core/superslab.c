@@ -9,8 +9,11 @@
  * purge.delay_ms (CONFIG_HAKMEM_PURGE_DELAY_MS unless set at run time) so
  * that a heap that frees and reallocates does not fault its pages in again;
  * after the delay, purging decommits it, and a superslab whose slabs are
- * all free and clean goes back to the backend.  Purging runs from the pool's own slow paths, never from a
- * timer thread.
+ * all free goes back to the backend (one decommitted spare is kept).  A
+ * burst that is freed and allocated again within the delay (tools/frag)
+ * thus costs neither munmap nor page faults.  Purging runs from the
+ * pool's own slow paths (every take and put) and from heap refills,
+ * never from a timer thread.
  *
  * Lock order: pool_lock is a leaf; nothing is called with it held that
  * takes another hakmem lock.
@@ -148,29 +151,6 @@ static void pool_purge_locked(uint64_t now, bool force)
 	}
 }
 
-/*
- * @ss has all its slabs back: perhaps the end of a burst, after which
- * nothing may call the pool again to purge it after the delay.  Keep up
- * to POOL_SPARES wholly free superslabs (threads that come and go reuse
- * them at once); give any beyond that back to the backend now.
- */
-#define POOL_SPARES 8
-
-static void pool_whole_free_locked(struct hak_superslab *ss)
-{
-	unsigned spares = 0;
-
-	for (struct hak_superslab *o = pool_head; o; o = o->next)
-		if (o != ss && o->free_mask == SS_ALL_SLABS && ++spares == POOL_SPARES)
-			break;
-	if (spares < POOL_SPARES)
-		return;
-	if (ss->dirty_mask)
-		pool_dirty_add(-1);
-	ss->dirty_mask = 0;
-	ss_release(ss);
-}
-
 static void pool_maybe_purge_locked(void)
 {
 	uint64_t now = hak_now_ms();
@@ -262,6 +242,7 @@ static struct hak_slab *pool_take(unsigned n, bool span)
 		i = ss_take(ss, n, span);
 		HAK_BUG_ON(i < 0);
 	}
+	pool_maybe_purge_locked();
 	pthread_mutex_unlock(&pool_lock);
 	return &ss->slabs[i];
 }
@@ -290,8 +271,6 @@ static void pool_put(struct hak_slab *s, unsigned n)
 	ss->dirty_mask |= bits;
 	ss->nfree += n;
 	pool_link(ss);
-	if (ss->free_mask == SS_ALL_SLABS)
-		pool_whole_free_locked(ss);
 	pool_maybe_purge_locked();
 	pthread_mutex_unlock(&pool_lock);
 }

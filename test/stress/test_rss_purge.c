@@ -5,7 +5,7 @@
  * A program allocates about 256 MiB in small and large blocks, touches it,
  * frees it all; resident memory must then fall back to near where it
  * started.  hakmem returns free memory after a short delay (the purge delay,
- * 10 ms by default) from its slow paths, so after the frees the test sleeps
+ * 100 ms by default) from its slow paths, so after the frees the test sleeps
  * 100 ms and makes a few malloc/free calls of various sizes to give the
  * purge its chance, up to a few times, before it reads RSS.  Nothing about
  * time is asserted, only the resident size at the end.
