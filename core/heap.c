@@ -95,14 +95,20 @@ static void slab_init(struct hak_heap *h, struct hak_slab *s, unsigned cls)
 {
 	char *start = hak_slab_start(s);
 	uint32_t size = hak_class_size[cls];
+	unsigned units = hak_class_units[cls];
 
+	/* Tails first: the head's owner published last makes the run live. */
+	for (unsigned k = 1; k < units; k++) {
+		s[k].span = (uint16_t)k;
+		atomic_store_explicit(&s[k].owner, HAK_OWNER_TAIL, memory_order_relaxed);
+	}
+	s->span = (uint16_t)units;
 	s->cls = (uint16_t)cls;
 	s->block_size = size;
 	s->capacity = (uint32_t)((size_t)(hak_slab_end(s) - start) / size);
 	s->bump = start;
 	s->free = NULL;
 	s->used = 0;
-	s->span = 0;
 	s->next = s->prev = NULL;
 	atomic_store_explicit(&s->remote, NULL, memory_order_relaxed);
 	atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_release);
@@ -165,12 +171,18 @@ static bool slab_refresh(struct hak_slab *s)
 	return s->free || slab_collect(s) || slab_extend(s);
 }
 
+/*
+ * The heap's cache of empty runs holds at most heap_empty_max units; a
+ * run is taken back only by a class of the same run length.
+ */
 static void slab_release(struct hak_heap *h, struct hak_slab *s)
 {
-	if (h && h->nempty < heap_empty_max) {
+	unsigned units = hak_slab_units(s);
+
+	if (h && h->nempty + units <= heap_empty_max) {
 		s->next = h->empty;
 		h->empty = s;
-		h->nempty++;
+		h->nempty += units;
 		return;
 	}
 	hak_stat_add(HAK_STAT_SLAB_RELEASED, 1);
@@ -236,16 +248,30 @@ static struct hak_slab *heap_adopt(struct hak_heap *h, unsigned cls)
 	return s;
 }
 
+/* An empty run of @units from the heap's cache; not slab 0 for a span. */
+static struct hak_slab *heap_take_empty(struct hak_heap *h, unsigned units, bool span)
+{
+	struct hak_slab **pp;
+
+	for (pp = &h->empty; *pp; pp = &(*pp)->next) {
+		struct hak_slab *s = *pp;
+
+		if (hak_slab_units(s) != units || (span && !hak_slab_index(s)))
+			continue;
+		*pp = s->next;
+		h->nempty -= units;
+		hak_stat_add(HAK_STAT_SLAB_REUSED, 1);
+		return s;
+	}
+	return NULL;
+}
+
 static struct hak_slab *heap_new_slab(struct hak_heap *h, unsigned cls)
 {
-	struct hak_slab *s = h->empty;
+	struct hak_slab *s = heap_take_empty(h, hak_class_units[cls], false);
 
-	if (s) {
-		h->empty = s->next;
-		h->nempty--;
-		hak_stat_add(HAK_STAT_SLAB_REUSED, 1);
-	} else {
-		s = hak_pool_take_slab();
+	if (!s) {
+		s = hak_pool_take_slab(hak_class_units[cls]);
 		if (!s)
 			return NULL;
 		hak_stat_add(HAK_STAT_SLAB_NEW, 1);
@@ -423,28 +449,14 @@ struct hak_heap *hak_heaps_first(void)
 struct hak_slab *hak_heap_take_span_slab(void)
 {
 	struct hak_heap *h = hak_heap_tls;
-	struct hak_slab **pp;
 
-	if (h == &hak_heap_empty)
-		return NULL;
-	for (pp = &h->empty; *pp; pp = &(*pp)->next) {
-		struct hak_slab *s = *pp;
-
-		if (!hak_slab_index(s))
-			continue;
-		*pp = s->next;
-		h->nempty--;
-		hak_stat_add(HAK_STAT_SLAB_REUSED, 1);
-		return s;
-	}
-	return NULL;
+	return h == &hak_heap_empty ? NULL : heap_take_empty(h, 1, true);
 }
 
 void hak_heap_put_span_slab(struct hak_slab *s)
 {
 	struct hak_heap *h = hak_heap_tls;
 
-	s->span = 0;
 	slab_release(h == &hak_heap_empty ? NULL : h, s);
 }
 
@@ -597,9 +609,11 @@ enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
 	*hdr = hak_large_hdr_of(p);
 	if (off && ss->magic == HAK_SS_MAGIC) {
 		struct hak_slab *s = hak_slab_of(p);
+		uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
 
-		if (atomic_load_explicit(&s->owner, memory_order_relaxed) != HAK_OWNER_SPAN) {
-			*slab = s;
+		if (owner != HAK_OWNER_SPAN) {
+			/* A block in a tail unit belongs to the run's head. */
+			*slab = owner == HAK_OWNER_TAIL ? s - s->span : s;
 			return HAK_PTR_SMALL;
 		}
 	}

@@ -40,10 +40,16 @@
 #define HAK_SLAB_SIZE    ((size_t)1 << HAK_SLAB_SHIFT)
 #define HAK_SLABS_PER_SS (HAK_SS_SIZE >> HAK_SLAB_SHIFT)
 
-/* Small blocks are at most half a slab, whatever the configuration asks. */
+/*
+ * A slab is a run of 1 to HAK_RUN_MAX contiguous slab-sized units, so
+ * that medium classes get slabs that hold several blocks; a run is at
+ * most half a superslab.  Small blocks are at most a quarter of the
+ * largest run, whatever the configuration asks.
+ */
+#define HAK_RUN_MAX (HAK_SLABS_PER_SS / 2 < 8 ? HAK_SLABS_PER_SS / 2 : 8)
 #define HAK_SMALL_MAX \
-	((size_t)CONFIG_HAKMEM_SMALL_MAX < HAK_SLAB_SIZE / 2 ? \
-	 (size_t)CONFIG_HAKMEM_SMALL_MAX : HAK_SLAB_SIZE / 2)
+	((size_t)CONFIG_HAKMEM_SMALL_MAX < (HAK_RUN_MAX * HAK_SLAB_SIZE) / 4 ? \
+	 (size_t)CONFIG_HAKMEM_SMALL_MAX : (HAK_RUN_MAX * HAK_SLAB_SIZE) / 4)
 
 #define HAK_MIN_ALIGN 16
 

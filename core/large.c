@@ -219,7 +219,7 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 		if (s->span == 1)
 			hak_heap_put_span_slab(s);
 		else
-			hak_pool_put_span(s);
+			hak_pool_put_slab(s);
 	}
 	hak_policy_lock();
 	kept = hak_policy_free(p, size, site, span ? -1 : hak_large_class(h), birth);

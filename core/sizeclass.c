@@ -8,8 +8,9 @@
  */
 #include "sizeclass.h"
 
-uint8_t hak_size_class[(32768 >> 4) + 1];
+uint8_t hak_size_class[(HAK_SMALL_MAX >> 4) + 1];
 uint32_t hak_class_size[HAK_NCLASS_MAX];
+uint8_t hak_class_units[HAK_NCLASS_MAX];
 unsigned hak_nclass;
 
 void hak_sizeclass_init(void)
@@ -18,6 +19,11 @@ void hak_sizeclass_init(void)
 	size_t size = 16;
 
 	while (size <= HAK_SMALL_MAX && n < HAK_NCLASS_MAX) {
+		unsigned units = 1;
+
+		while (units < HAK_RUN_MAX && units * HAK_SLAB_SIZE < HAK_RUN_BLOCKS * size)
+			units *= 2;
+		hak_class_units[n] = (uint8_t)units;
 		hak_class_size[n++] = (uint32_t)size;
 		if (size < 256) {
 			size += 16;

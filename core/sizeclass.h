@@ -9,17 +9,26 @@
  * path.  The table is filled once by hak_sizeclass_init(); before that it
  * reads as class 0, which only ever sends the caller to the slow path
  * (the empty heap has no free blocks in any class).
+ *
+ * Each class also has a run length: the slab-sized units its slabs span,
+ * the smallest power of two (at most HAK_RUN_MAX) whose slab holds
+ * HAK_RUN_BLOCKS blocks.  With 64 KiB units, classes to 8 KiB take one
+ * unit, 16 KiB two, 32 KiB four and the rest eight.
  */
 #ifndef HAK_SIZECLASS_H
 #define HAK_SIZECLASS_H
 
 #include "internal.h"
 
-/* 16 classes to 256, then 8 per doubling from 256 up to 32 KiB. */
-#define HAK_NCLASS_MAX 72
+/* 16 classes to 256, then 8 per doubling from 256 up to 128 KiB. */
+#define HAK_NCLASS_MAX 88
+#define HAK_RUN_BLOCKS 8
 
-extern uint8_t hak_size_class[(32768 >> 4) + 1];
+_Static_assert(HAK_SMALL_MAX <= 131072, "HAK_NCLASS_MAX covers classes up to 128 KiB");
+
+extern uint8_t hak_size_class[(HAK_SMALL_MAX >> 4) + 1];
 extern uint32_t hak_class_size[HAK_NCLASS_MAX];
+extern uint8_t hak_class_units[HAK_NCLASS_MAX];
 extern unsigned hak_nclass;
 
 void hak_sizeclass_init(void);

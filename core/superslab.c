@@ -183,8 +183,8 @@ void hak_pool_purge(bool force)
 }
 
 /*
- * Take @n contiguous free slabs from @ss.  A lone slab may be any slab,
- * committed ones first; a span never uses
+ * Take @n contiguous free slabs from @ss.  A lone slab for a slab may be
+ * any slab, committed ones first; a longer run or a large span never uses
  * slab 0, whose start is taken by the header.
  */
 static int ss_take(struct hak_superslab *ss, unsigned n, bool span)
@@ -192,7 +192,7 @@ static int ss_take(struct hak_superslab *ss, unsigned n, bool span)
 	uint64_t free = ss->free_mask;
 	int found = -1;
 
-	if (!span) {
+	if (n == 1 && !span) {
 		uint64_t pick = free & ss->dirty_mask ? free & ss->dirty_mask : free;
 
 		found = pick ? __builtin_ctzll(pick) : -1;
@@ -244,6 +244,7 @@ static struct hak_slab *pool_take(unsigned n, bool span)
 	}
 	pool_maybe_purge_locked();
 	pthread_mutex_unlock(&pool_lock);
+	ss->slabs[i].span = (uint16_t)n;
 	return &ss->slabs[i];
 }
 
@@ -275,29 +276,22 @@ static void pool_put(struct hak_slab *s, unsigned n)
 	pthread_mutex_unlock(&pool_lock);
 }
 
-struct hak_slab *hak_pool_take_slab(void)
+struct hak_slab *hak_pool_take_slab(unsigned units)
 {
-	return pool_take(1, false);
+	return pool_take(units, false);
 }
 
 void hak_pool_put_slab(struct hak_slab *s)
 {
-	pool_put(s, 1);
+	pool_put(s, hak_slab_units(s));
 }
 
-struct hak_slab *hak_pool_take_span(unsigned nslabs)
+struct hak_slab *hak_pool_take_span(unsigned units)
 {
-	struct hak_slab *s = pool_take(nslabs, true);
+	struct hak_slab *s = pool_take(units, true);
 
-	if (s) {
-		s->span = (uint16_t)nslabs;
-		for (unsigned k = 0; k < nslabs; k++)
+	if (s)
+		for (unsigned k = 0; k < units; k++)
 			atomic_store_explicit(&s[k].owner, HAK_OWNER_SPAN, memory_order_release);
-	}
 	return s;
-}
-
-void hak_pool_put_span(struct hak_slab *s)
-{
-	pool_put(s, s->span);
 }

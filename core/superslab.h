@@ -18,8 +18,22 @@
  * `owner` word is that heap's address, or'ed with HAK_SLAB_F_* bits for
  * unusual states, so the free fast path tells "mine and ordinary" with a
  * single compare.  Other values: 0 (slab is free in its superslab),
- * HAK_OWNER_ABANDONED (its thread exited; waiting for adoption) and
- * HAK_OWNER_SPAN (part of a large block carved from the superslab).
+ * HAK_OWNER_ABANDONED (its thread exited; waiting for adoption),
+ * HAK_OWNER_SPAN (part of a large block carved from the superslab) and
+ * HAK_OWNER_TAIL (see runs below).
+ *
+ * Runs.  The slabs of medium classes span several slab-sized units (the
+ * class's run length, sizeclass.h) so that each holds a few blocks:
+ *
+ *   | head: the slab's metadata, span = n | tail: span = 1 | tail: span = 2 | ...
+ *
+ * Blocks are laid out from the head's start over the whole run.  The
+ * head's `span` is the run length (0 reads as 1); every other unit of
+ * the run is a tail whose owner is HAK_OWNER_TAIL and whose `span` is its
+ * distance back to the head.  A block starting in a tail fails the free
+ * fast path's compare and is redirected to the head on the slow path
+ * (hak_ptr_kind), so the fast path stays one compare.  Large spans are
+ * runs too (every unit HAK_OWNER_SPAN, the head's span the length).
  *
  * Who touches what:
  *   owner thread only: free, used, bump, next/prev, cls, capacity
@@ -39,6 +53,7 @@
 #define HAK_SLAB_F_MASK    0x3fUL
 #define HAK_OWNER_ABANDONED 0x40UL
 #define HAK_OWNER_SPAN      0x80UL
+#define HAK_OWNER_TAIL      0xc0UL
 
 struct hak_heap;
 
@@ -49,7 +64,7 @@ struct hak_slab {
 	uint32_t capacity;		/* blocks in the slab */
 	uint32_t block_size;
 	uint16_t cls;
-	uint16_t span;			/* slabs in a large span (first slab only) */
+	uint16_t span;			/* head: units in the run; tail: distance to head */
 	char *bump;			/* first never-used block */
 	_Atomic(void *) remote;		/* blocks freed by other threads */
 	struct hak_slab *next, *prev;	/* owner's list, or the abandoned list */
@@ -102,16 +117,29 @@ HAK_FASTPATH char *hak_slab_start(struct hak_slab *s)
 	return (char *)ss + (i ? (size_t)i << HAK_SLAB_SHIFT : HAK_SS_HDR_SIZE);
 }
 
-HAK_FASTPATH char *hak_slab_end(struct hak_slab *s)
+/* Units in the run @s heads. */
+HAK_FASTPATH unsigned hak_slab_units(const struct hak_slab *s)
 {
-	return (char *)hak_ss_of(s) + ((size_t)(hak_slab_index(s) + 1) << HAK_SLAB_SHIFT);
+	return s->span > 1 ? s->span : 1;
 }
 
-/* Pool: slabs and spans from superslabs (superslab.c, under the pool lock). */
-struct hak_slab *hak_pool_take_slab(void);
+HAK_FASTPATH char *hak_slab_end(struct hak_slab *s)
+{
+	return (char *)hak_ss_of(s) +
+	       ((size_t)(hak_slab_index(s) + hak_slab_units(s)) << HAK_SLAB_SHIFT);
+}
+
+/*
+ * Pool: runs of free units from superslabs (superslab.c, under the pool
+ * lock).  A run of one unit may be any slab; a longer run never starts at
+ * slab 0, whose start is the header.  hak_pool_take_slab() returns the
+ * head with span set to @units and the units' owners 0; the caller makes
+ * them a slab (heap.c) or a large span (hak_pool_take_span).
+ * hak_pool_put_slab() gives back the whole run its head describes.
+ */
+struct hak_slab *hak_pool_take_slab(unsigned units);
 void hak_pool_put_slab(struct hak_slab *s);
-struct hak_slab *hak_pool_take_span(unsigned nslabs);
-void hak_pool_put_span(struct hak_slab *s);
+struct hak_slab *hak_pool_take_span(unsigned units);
 void hak_pool_purge(bool force);
 void hak_pool_tick(void);
 void hak_pool_lock(void);

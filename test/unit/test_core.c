@@ -86,6 +86,31 @@ START_TEST(aligned_class_lookup)
 }
 END_TEST
 
+START_TEST(class_run_lengths)
+{
+	hak_init();
+	for (unsigned c = 0; c < hak_nclass; c++) {
+		size_t size = hak_class_size[c], units = hak_class_units[c];
+		size_t want = 8 * size < (size_t)HAK_RUN_MAX * HAK_SLAB_SIZE ?
+				      8 * size : (size_t)HAK_RUN_MAX * HAK_SLAB_SIZE;
+
+		ck_assert_uint_ge(units, 1);
+		ck_assert_uint_le(units, HAK_RUN_MAX);
+		ck_assert_uint_eq(units & (units - 1), 0);
+		/* The shortest run that holds 8 blocks (or the longest run). */
+		ck_assert_uint_ge(units * HAK_SLAB_SIZE, want);
+		if (units > 1)
+			ck_assert_uint_lt(units / 2 * HAK_SLAB_SIZE, want);
+		/* Every slab holds at least 4 blocks; only a one-unit slab
+		 * may be slab 0, less the superslab header. */
+		if (units > 1)
+			ck_assert_uint_ge(units * HAK_SLAB_SIZE / size, 4);
+		else
+			ck_assert_uint_ge((HAK_SLAB_SIZE - HAK_SS_HDR_SIZE) / size, 1);
+	}
+}
+END_TEST
+
 /* ---- superslab lookup and slab free lists ---- */
 
 START_TEST(lookup_finds_slab_and_superslab)
@@ -176,8 +201,8 @@ START_TEST(pool_slabs_and_spans)
 	struct hak_slab *a, *b, *span;
 
 	hak_init();
-	a = hak_pool_take_slab();
-	b = hak_pool_take_slab();
+	a = hak_pool_take_slab(1);
+	b = hak_pool_take_slab(1);
 	ck_assert_ptr_nonnull(a);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_ptr_ne(a, b);
@@ -190,7 +215,16 @@ START_TEST(pool_slabs_and_spans)
 		ck_assert_ptr_ne(&span[k], a);
 		ck_assert_ptr_ne(&span[k], b);
 	}
-	hak_pool_put_span(span);
+	hak_pool_put_slab(span);
+	/* A run of slabs comes back whole: the same run can be taken again. */
+	struct hak_slab *run = hak_pool_take_slab(HAK_RUN_MAX);
+
+	ck_assert_ptr_nonnull(run);
+	ck_assert_uint_eq(run->span, HAK_RUN_MAX);
+	ck_assert_uint_ne(hak_slab_index(run), 0);
+	for (int k = 0; k < HAK_RUN_MAX; k++)
+		ck_assert_uint_eq(atomic_load(&run[k].owner), 0);
+	hak_pool_put_slab(run);
 	hak_pool_put_slab(a);
 	hak_pool_put_slab(b);
 }
@@ -215,11 +249,11 @@ START_TEST(purge_decommits_free_slabs)
 
 	hak_init();
 	hak_opts.purge_delay_ms = 60000;	/* whatever the environment says */
-	s = hak_pool_take_slab();
+	s = hak_pool_take_slab(1);
 	ck_assert_ptr_nonnull(s);
 	/* Use a slab other than 0, so the whole slab is blocks. */
 	if (hak_slab_index(s) == 0) {
-		struct hak_slab *t = hak_pool_take_slab();
+		struct hak_slab *t = hak_pool_take_slab(1);
 
 		hak_pool_put_slab(s);
 		s = t;
@@ -282,6 +316,74 @@ START_TEST(remote_frees_are_collected_by_owner)
 }
 END_TEST
 
+/*
+ * Medium blocks live in runs of slabs: a block that starts in a tail unit
+ * is freed into the run's head, locally or from another thread.
+ */
+START_TEST(medium_blocks_in_runs)
+{
+	size_t size = HAK_SMALL_MAX - 1000;
+	unsigned cls = hak_class_of(size);
+	void *first = hak_malloc(size), **blocks;
+	struct hak_slab *head, *tail;
+	struct hak_large_hdr *lh;
+	uint32_t cap;
+	int tails = 0;
+
+	ck_assert_ptr_nonnull(first);
+	ck_assert_int_eq(hak_ptr_kind(first, &head, &lh), HAK_PTR_SMALL);
+	ck_assert_uint_eq(head->cls, cls);
+	ck_assert_uint_eq(hak_slab_units(head), hak_class_units[cls]);
+	ck_assert_uint_gt(hak_class_units[cls], 1);
+	cap = head->capacity;
+	ck_assert_uint_eq(cap, (size_t)(hak_slab_end(head) - hak_slab_start(head)) / head->block_size);
+	blocks = calloc(cap, sizeof(void *));
+	blocks[0] = first;
+	for (uint32_t i = 1; i < cap; i++) {
+		struct hak_slab *s;
+
+		blocks[i] = hak_malloc(size);
+		ck_assert_int_eq(hak_ptr_kind(blocks[i], &s, &lh), HAK_PTR_SMALL);
+		ck_assert_ptr_eq(s, head);
+		ck_assert_uint_eq(hak_usable_size(blocks[i]), hak_class_size[cls]);
+		tail = hak_slab_of(blocks[i]);
+		if (tail != head) {
+			tails++;
+			ck_assert_uint_eq(atomic_load(&tail->owner), HAK_OWNER_TAIL);
+			ck_assert_ptr_eq(tail - tail->span, head);
+		}
+		memset(blocks[i], 0xa5, size);
+	}
+	ck_assert_int_gt(tails, 0);
+	ck_assert_uint_eq(head->used, cap);
+
+	/* Half freed by another thread: pushed onto the head's remote list. */
+	struct remote_job job = { blocks + cap / 2, (int)(cap - cap / 2) };
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &job), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_ptr_nonnull(atomic_load(&head->remote));
+	ck_assert_uint_eq(head->used, cap);
+	/* The rest locally, tails included: the count falls with each. */
+	for (uint32_t i = 0; i < cap / 2; i++) {
+		hak_free(blocks[i]);
+		ck_assert_uint_eq(head->used, cap - 1 - i);
+	}
+	/* The owner takes the remote half back before asking for memory. */
+	for (uint32_t i = 0; i < cap; i++) {
+		struct hak_slab *s;
+
+		blocks[i] = hak_malloc(size);
+		ck_assert_int_eq(hak_ptr_kind(blocks[i], &s, &lh), HAK_PTR_SMALL);
+		ck_assert_ptr_eq(s, head);
+	}
+	for (uint32_t i = 0; i < cap; i++)
+		hak_free(blocks[i]);
+	free(blocks);
+}
+END_TEST
+
 /* ---- thread hand-over ---- */
 
 static void *alloc_and_exit(void *arg)
@@ -340,7 +442,7 @@ END_TEST
 
 START_TEST(large_headers_and_kinds)
 {
-	size_t sizes[] = { HAK_SMALL_MAX + 1, 100000, 900000, 3 << 20, 40 << 20 };
+	size_t sizes[] = { HAK_SMALL_MAX + 1, HAK_SMALL_MAX + 100000, 900000, 3 << 20, 40 << 20 };
 
 	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		char *p = hak_malloc(sizes[i]);
@@ -507,6 +609,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, classes_cover_every_small_size);
 	tcase_add_test(tc, classes_are_increasing);
 	tcase_add_test(tc, aligned_class_lookup);
+	tcase_add_test(tc, class_run_lengths);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("slab");
@@ -524,6 +627,7 @@ static Suite *core_suite(void)
 	tc = tcase_create("threads");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, remote_frees_are_collected_by_owner);
+	tcase_add_test(tc, medium_blocks_in_runs);
 	tcase_add_test(tc, exited_thread_slabs_are_abandoned_then_adopted);
 	tcase_add_test(tc, heaps_are_recycled);
 	suite_add_tcase(s, tc);
