@@ -63,10 +63,11 @@ void *hak_resize(void *p, size_t size, const void *site)
 	/* Keep the block when it fits and would not waste more than half. */
 	if (size <= have && size >= have / 2)
 		return p;
-	/* A mapped block grows or shrinks in place when it can: no copy. */
+	/* A large block grows or shrinks in place when it can: no copy. */
 	if (have > HAK_SMALL_MAX && size > HAK_SMALL_MAX && hak_large_resize(p, size))
 		return p;
-	q = hak_alloc(size, site);
+	q = size > have && size > HAK_SMALL_MAX ? hak_large_alloc_growing(size, site) :
+						  hak_alloc(size, site);
 	if (!q)
 		return NULL;
 	memcpy(q, p, size < have ? size : have);

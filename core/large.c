@@ -26,17 +26,23 @@
 #include "options.h"
 #include "heap.h"
 
-static void *large_span(size_t size, const void *site)
+/*
+ * Carve a span.  A block that is growing (realloc had to move it) is
+ * placed, when the pool can, where as many slabs again are free after it,
+ * so that its next growths happen in place.
+ */
+static void *large_span(size_t size, const void *site, bool growing)
 {
 	size_t need = size + HAK_LARGE_HDR_SIZE;
 	unsigned n = (unsigned)((need + HAK_SLAB_SIZE - 1) >> HAK_SLAB_SHIFT);
-	struct hak_slab *s = n == 1 ? hak_heap_take_span_slab() : NULL;
+	unsigned room = growing ? (n < HAK_SPAN_MAX_SLABS - n ? n : HAK_SPAN_MAX_SLABS - n) : 0;
+	struct hak_slab *s = n == 1 && !growing ? hak_heap_take_span_slab() : NULL;
 
 	if (s) {
 		s->span = 1;
 		atomic_store_explicit(&s->owner, HAK_OWNER_SPAN, memory_order_release);
 	} else {
-		s = hak_pool_take_span(n);
+		s = hak_pool_take_span(n, room);
 	}
 	if (!s)
 		return NULL;
@@ -86,7 +92,7 @@ static void *large_map(size_t size, size_t align, const void *site, int cache_cl
 	return block;
 }
 
-/* Mechanism limit of a span: half a superslab, less the header. */
+/* Mechanism limit of a span: half a superslab (HAK_SPAN_MAX_SLABS). */
 #define SPAN_LIMIT (((size_t)HAK_SPAN_MAX_SLABS << HAK_SLAB_SHIFT) - HAK_LARGE_HDR_SIZE)
 
 static uint64_t clock_ns(void)
@@ -102,7 +108,7 @@ static uint64_t clock_ns(void)
  * the common case of a steady workload, is served and reported in one
  * critical section; a miss reports after its system calls, outside it.
  */
-static void *large_routed(size_t size, const void *site)
+static void *large_routed(size_t size, const void *site, bool growing)
 {
 	struct hak_heap *h = hak_heap_tls;
 	uint64_t t0, t1;
@@ -153,7 +159,7 @@ static void *large_routed(size_t size, const void *site)
 	hak_policy_unlock();
 
 	if (route == HAK_ROUTE_SPAN) {
-		p = large_span(size, site);
+		p = large_span(size, site, growing);
 	} else if (route == HAK_ROUTE_CACHE) {
 		hak_stat_add(HAK_STAT_BC_MISS, 1);
 		p = large_map(csize, 0, site, cls);
@@ -179,9 +185,19 @@ void *hak_large_alloc(size_t size, size_t align, const void *site)
 		return NULL;
 	}
 	if (align <= HAK_LARGE_HDR_SIZE)
-		p = large_routed(size, site);
+		p = large_routed(size, site, false);
 	else
 		p = large_map(size, align, site, -1);
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+/* A new home for a large block that realloc must move to grow it. */
+void *hak_large_alloc_growing(size_t size, const void *site)
+{
+	void *p = size > PTRDIFF_MAX ? NULL : large_routed(size, site, true);
+
 	if (!p)
 		errno = ENOMEM;
 	return p;
@@ -228,11 +244,31 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 		hak_large_release(p);
 }
 
+/* A span grows or shrinks by whole slabs, taken or given back in place. */
+static bool span_resize(struct hak_large_hdr *h, size_t size)
+{
+	char *base = hak_large_base(h);
+	unsigned units;
+	size_t len;
+
+	if (size > SPAN_LIMIT)
+		return false;
+	units = (unsigned)((size + HAK_LARGE_HDR_SIZE + HAK_SLAB_SIZE - 1) >> HAK_SLAB_SHIFT);
+	if (!hak_pool_resize_span(hak_slab_of(base), units))
+		return false;
+	len = (size_t)units << HAK_SLAB_SHIFT;
+	hak_large_hdr_init(h, len - HAK_LARGE_HDR_SIZE, base, len, hak_large_site(h), -1,
+			   hak_large_flags(h));
+	return true;
+}
+
 /*
- * Resize a mapped block where it stands: shrink by giving back the tail
- * pages (unless the block is sized for a BigCache class), grow by
- * extending the mapping when the addresses after it are free.  Returns false when the block must move (or is not mapped).  The
- * caller owns the block, so the header needs no lock.
+ * Resize a large block where it stands.  A span takes or gives back the
+ * slabs after it.  A mapped block shrinks by giving back its tail pages
+ * (unless it is sized for a BigCache class) and grows by extending the
+ * mapping when the addresses after it are free.  Returns false when the
+ * block must move.  The caller owns the block, so the header needs no
+ * lock.
  */
 bool hak_large_resize(void *p, size_t size)
 {
@@ -242,6 +278,8 @@ bool hak_large_resize(void *p, size_t size)
 	size_t off = (size_t)((char *)p - base), len = hak_large_len(h), want;
 	int cls = hak_large_class(h);
 
+	if (hak_large_flags(h) & HAK_LARGE_F_SPAN)
+		return span_resize(h, size);
 	if (!(hak_large_flags(h) & HAK_LARGE_F_MAPPED) || size > PTRDIFF_MAX - off - page)
 		return false;
 	want = HAK_ALIGN_UP(off + size, page);

@@ -19,6 +19,7 @@ enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
 
 /* A large block of @size bytes aligned to @align (0 or a power of two). */
 void *hak_large_alloc(size_t size, size_t align, const void *site) HAK_SLOWPATH;
+void *hak_large_alloc_growing(size_t size, const void *site);
 void hak_large_free(void *p, struct hak_large_hdr *hdr) HAK_SLOWPATH;
 
 /* Resize a mapped block in place; false when it must move instead. */

@@ -182,34 +182,15 @@ void hak_pool_purge(bool force)
 	pthread_mutex_unlock(&pool_lock);
 }
 
-/*
- * Take @n contiguous free slabs from @ss.  A lone slab for a slab may be
- * any slab, committed ones first; a longer run or a large span never uses
- * slab 0, whose start is taken by the header.
- */
-static int ss_take(struct hak_superslab *ss, unsigned n, bool span)
+static uint64_t run_bits(unsigned i, unsigned n)
 {
-	uint64_t free = ss->free_mask;
-	int found = -1;
+	return ((n == 64) ? ~0ULL : ((1ULL << n) - 1)) << i;
+}
 
-	if (n == 1 && !span) {
-		uint64_t pick = free & ss->dirty_mask ? free & ss->dirty_mask : free;
-
-		found = pick ? __builtin_ctzll(pick) : -1;
-	} else {
-		uint64_t want = (n == 64) ? ~0ULL : ((1ULL << n) - 1);
-
-		for (unsigned i = 1; i + n <= HAK_SLABS_PER_SS; i++) {
-			if (((free >> i) & want) == want) {
-				found = (int)i;
-				break;
-			}
-		}
-	}
-	if (found < 0)
-		return -1;
-
-	uint64_t bits = ((n == 64) ? ~0ULL : ((1ULL << n) - 1)) << found;
+/* Mark free slabs [i, i + n) of @ss taken. */
+static void ss_claim_locked(struct hak_superslab *ss, unsigned i, unsigned n)
+{
+	uint64_t bits = run_bits(i, n);
 
 	ss->free_mask &= ~bits;
 	if ((ss->dirty_mask & bits) && !(ss->dirty_mask & ~bits))
@@ -218,19 +199,56 @@ static int ss_take(struct hak_superslab *ss, unsigned n, bool span)
 	ss->nfree -= n;
 	if (!ss->free_mask)
 		pool_unlink(ss);
-	return found;
 }
 
-static struct hak_slab *pool_take(unsigned n, bool span)
+/*
+ * Where @n free slabs go in @ss, or -1.  A lone slab for a heap may be
+ * slab 0 (whose start is the header), and takes it first; nothing else
+ * ever does.  Otherwise best fit: the shortest free stretch that holds
+ * @n, so that long stretches stay whole for long runs and for spans that
+ * grow in place.  With @room, the first stretch that also leaves @room
+ * free slabs after the run: a block that realloc had to move lands where
+ * it can grow again without moving.
+ */
+static int ss_fit(const struct hak_superslab *ss, unsigned n, bool span, unsigned room)
 {
-	struct hak_superslab *ss;
+	uint64_t free = ss->free_mask;
+	unsigned best_len = ~0u;
+	int best = -1;
+
+	if (n == 1 && !span && !room && (free & 1))
+		return 0;
+	free &= ~1ULL;
+	while (free) {
+		unsigned start = (unsigned)__builtin_ctzll(free);
+		/* Bits shifted in from the top are 0, so this is never all 0. */
+		unsigned len = (unsigned)__builtin_ctzll(~(free >> start));
+
+		if (room ? len >= n + room : len >= n && len < best_len) {
+			best = (int)start;
+			best_len = len;
+			if (room || len == n)
+				break;
+		}
+		free &= ~run_bits(start, len);
+	}
+	return best;
+}
+
+static struct hak_slab *pool_take(unsigned n, bool span, unsigned room)
+{
+	struct hak_superslab *ss = NULL;
 	int i = -1;
 
 	pthread_mutex_lock(&pool_lock);
-	for (ss = pool_head; ss; ss = ss->next) {
-		if (ss->nfree >= n && (i = ss_take(ss, n, span)) >= 0)
-			break;
-	}
+	if (room)
+		for (ss = pool_head; ss; ss = ss->next)
+			if (ss->nfree >= n + room && (i = ss_fit(ss, n, span, room)) >= 0)
+				break;
+	if (i < 0)
+		for (ss = pool_head; ss; ss = ss->next)
+			if (ss->nfree >= n && (i = ss_fit(ss, n, span, 0)) >= 0)
+				break;
 	if (i < 0) {
 		pthread_mutex_unlock(&pool_lock);
 		/* Map outside the lock: the backend may sleep in the kernel. */
@@ -239,21 +257,19 @@ static struct hak_slab *pool_take(unsigned n, bool span)
 			return NULL;
 		pthread_mutex_lock(&pool_lock);
 		pool_link(ss);
-		i = ss_take(ss, n, span);
+		i = ss_fit(ss, n, span, 0);
 		HAK_BUG_ON(i < 0);
 	}
+	ss_claim_locked(ss, (unsigned)i, n);
 	pool_maybe_purge_locked();
 	pthread_mutex_unlock(&pool_lock);
 	ss->slabs[i].span = (uint16_t)n;
 	return &ss->slabs[i];
 }
 
-static void pool_put(struct hak_slab *s, unsigned n)
+/* Reset the metadata of slabs [i, i + n) of @ss before they go back. */
+static void slabs_clear(struct hak_superslab *ss, unsigned i, unsigned n)
 {
-	struct hak_superslab *ss = hak_ss_of(s);
-	unsigned i = hak_slab_index(s);
-	uint64_t bits = ((n == 64) ? ~0ULL : ((1ULL << n) - 1)) << i;
-
 	for (unsigned k = 0; k < n; k++) {
 		struct hak_slab *t = &ss->slabs[i + k];
 
@@ -263,22 +279,35 @@ static void pool_put(struct hak_slab *s, unsigned n)
 		t->span = 0;
 		atomic_store_explicit(&t->remote, NULL, memory_order_relaxed);
 	}
+}
 
-	pthread_mutex_lock(&pool_lock);
+/* Slabs [i, i + n) of @ss are free again, still committed. */
+static void ss_put_locked(struct hak_superslab *ss, unsigned i, unsigned n)
+{
 	if (!ss->dirty_mask)
 		pool_dirty_add(1);
 	ss->dirty_last = hak_now_ms();
-	ss->free_mask |= bits;
-	ss->dirty_mask |= bits;
+	ss->free_mask |= run_bits(i, n);
+	ss->dirty_mask |= run_bits(i, n);
 	ss->nfree += n;
 	pool_link(ss);
+}
+
+static void pool_put(struct hak_slab *s, unsigned n)
+{
+	struct hak_superslab *ss = hak_ss_of(s);
+	unsigned i = hak_slab_index(s);
+
+	slabs_clear(ss, i, n);
+	pthread_mutex_lock(&pool_lock);
+	ss_put_locked(ss, i, n);
 	pool_maybe_purge_locked();
 	pthread_mutex_unlock(&pool_lock);
 }
 
 struct hak_slab *hak_pool_take_slab(unsigned units)
 {
-	return pool_take(units, false);
+	return pool_take(units, false, 0);
 }
 
 void hak_pool_put_slab(struct hak_slab *s)
@@ -286,9 +315,47 @@ void hak_pool_put_slab(struct hak_slab *s)
 	pool_put(s, hak_slab_units(s));
 }
 
-struct hak_slab *hak_pool_take_span(unsigned units)
+/*
+ * Resize the large span @s heads to @units where it stands: a shrink
+ * gives its last slabs back, a growth takes the slabs right after it when
+ * they are free.  Returns false (nothing changed) when they are not.
+ */
+bool hak_pool_resize_span(struct hak_slab *s, unsigned units)
 {
-	struct hak_slab *s = pool_take(units, true);
+	struct hak_superslab *ss = hak_ss_of(s);
+	unsigned i = hak_slab_index(s), n = hak_slab_units(s);
+
+	if (units == n)
+		return true;
+	if (units < n) {
+		slabs_clear(ss, i + units, n - units);
+		pthread_mutex_lock(&pool_lock);
+		ss_put_locked(ss, i + units, n - units);
+		s->span = (uint16_t)units;
+		pthread_mutex_unlock(&pool_lock);
+		return true;
+	}
+	if (i + units > HAK_SLABS_PER_SS)
+		return false;
+
+	uint64_t bits = run_bits(i + n, units - n);
+
+	pthread_mutex_lock(&pool_lock);
+	if ((ss->free_mask & bits) != bits) {
+		pthread_mutex_unlock(&pool_lock);
+		return false;
+	}
+	ss_claim_locked(ss, i + n, units - n);
+	for (unsigned k = n; k < units; k++)
+		atomic_store_explicit(&s[k].owner, HAK_OWNER_SPAN, memory_order_release);
+	s->span = (uint16_t)units;
+	pthread_mutex_unlock(&pool_lock);
+	return true;
+}
+
+struct hak_slab *hak_pool_take_span(unsigned units, unsigned room)
+{
+	struct hak_slab *s = pool_take(units, true, room);
 
 	if (s)
 		for (unsigned k = 0; k < units; k++)

@@ -134,19 +134,22 @@ HAK_FASTPATH char *hak_slab_end(struct hak_slab *s)
  * lock).  A run of one unit may be any slab; a longer run never starts at
  * slab 0, whose start is the header.  hak_pool_take_slab() returns the
  * head with span set to @units and the units' owners 0; the caller makes
- * them a slab (heap.c) or a large span (hak_pool_take_span).
- * hak_pool_put_slab() gives back the whole run its head describes.
+ * them a slab (heap.c).  hak_pool_take_span() makes them a large span,
+ * placed where @room more slabs are free after it when it can be (for a
+ * block that is growing).  hak_pool_put_slab() gives back the whole run
+ * its head describes.
  */
 struct hak_slab *hak_pool_take_slab(unsigned units);
 void hak_pool_put_slab(struct hak_slab *s);
-struct hak_slab *hak_pool_take_span(unsigned units);
+struct hak_slab *hak_pool_take_span(unsigned units, unsigned room);
+bool hak_pool_resize_span(struct hak_slab *s, unsigned units);
 void hak_pool_purge(bool force);
 void hak_pool_tick(void);
 void hak_pool_lock(void);
 void hak_pool_unlock(void);
 void hak_pool_reset_after_fork(void);
 
-/* Largest large block carved from a superslab span. */
-#define HAK_SPAN_MAX_SLABS (HAK_SLABS_PER_SS / 2)
+/* Longest large span: half a superslab, and a slab for its header. */
+#define HAK_SPAN_MAX_SLABS (HAK_SLABS_PER_SS / 2 + 1)
 
 #endif /* HAK_SUPERSLAB_H */

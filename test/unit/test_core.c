@@ -206,7 +206,7 @@ START_TEST(pool_slabs_and_spans)
 	ck_assert_ptr_nonnull(a);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_ptr_ne(a, b);
-	span = hak_pool_take_span(4);
+	span = hak_pool_take_span(4, 0);
 	ck_assert_ptr_nonnull(span);
 	ck_assert_uint_eq(span->span, 4);
 	ck_assert_uint_ne(hak_slab_index(span), 0);
@@ -531,6 +531,49 @@ START_TEST(large_resize_in_place)
 }
 END_TEST
 
+/*
+ * A span grows by taking the free slabs after it and shrinks by giving
+ * its last ones back; one that must move to grow lands where as many
+ * slabs again are free after it, so its next growth stays in place.
+ */
+START_TEST(span_resize_in_place)
+{
+	size_t unit = HAK_SLAB_SIZE, size = HAK_SMALL_MAX + unit;
+	unsigned char *p = hak_malloc(HAK_SMALL_MAX / 2), *q, *r;
+	struct hak_slab *s;
+	struct hak_large_hdr *h;
+
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0x3c, HAK_SMALL_MAX / 2);
+	/* Medium to large: a move, to a span with room after it. */
+	q = hak_realloc(p, size);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_int_eq(hak_ptr_kind(q, &s, &h), HAK_PTR_LARGE);
+	ck_assert(hak_large_flags(h) & HAK_LARGE_F_SPAN);
+	s = hak_slab_of(hak_large_base(h));
+	unsigned units = hak_slab_units(s);
+
+	ck_assert_uint_eq(units, (size + HAK_LARGE_HDR_SIZE + unit - 1) / unit);
+	/* Growing by half again stays in place and takes the next slabs. */
+	r = hak_realloc(q, size + size / 2);
+	ck_assert_ptr_eq(r, q);
+	ck_assert_uint_gt(hak_slab_units(s), units);
+	ck_assert_uint_eq(atomic_load(&s[hak_slab_units(s) - 1].owner), HAK_OWNER_SPAN);
+	ck_assert_uint_ge(hak_usable_size(r), size + size / 2);
+	for (size_t i = 0; i < HAK_SMALL_MAX / 2; i++)
+		ck_assert_uint_eq(r[i], 0x3c);
+	/* Shrinking below half gives the tail back where it stands. */
+	units = hak_slab_units(s);
+	r = hak_realloc(q, HAK_SMALL_MAX + 100);
+	ck_assert_ptr_eq(r, q);
+	ck_assert_uint_lt(hak_slab_units(s), units);
+	ck_assert_uint_eq(atomic_load(&s[hak_slab_units(s)].owner), 0);
+	ck_assert(hak_large_hdr_valid(hak_large_hdr_of(r)));
+	ck_assert_uint_eq(r[0], 0x3c);
+	hak_free(r);
+}
+END_TEST
+
 /* ---- the BigCache's thread-local first level ---- */
 
 static const char bc_site;
@@ -639,6 +682,7 @@ static Suite *core_suite(void)
 	tcase_add_test_raise_signal(tc, corrupted_large_header_is_refused, SIGABRT);
 	tcase_add_test(tc, large_aligned_up_to_64m);
 	tcase_add_test(tc, large_resize_in_place);
+	tcase_add_test(tc, span_resize_in_place);
 	tcase_add_test(tc, bigcache_local_reuse);
 	tcase_add_test(tc, bigcache_local_purged_from_idle_thread_and_drained_at_exit);
 	suite_add_tcase(s, tc);
