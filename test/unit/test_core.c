@@ -91,13 +91,14 @@ START_TEST(class_run_lengths)
 	hak_init();
 	for (unsigned c = 0; c < hak_nclass; c++) {
 		size_t size = hak_class_size[c], units = hak_class_units[c];
-		size_t want = 8 * size < (size_t)HAK_RUN_MAX * HAK_SLAB_SIZE ?
-				      8 * size : (size_t)HAK_RUN_MAX * HAK_SLAB_SIZE;
+		size_t want = HAK_RUN_BLOCKS * size < (size_t)HAK_RUN_MAX * HAK_SLAB_SIZE ?
+				      HAK_RUN_BLOCKS * size : (size_t)HAK_RUN_MAX * HAK_SLAB_SIZE;
 
 		ck_assert_uint_ge(units, 1);
 		ck_assert_uint_le(units, HAK_RUN_MAX);
 		ck_assert_uint_eq(units & (units - 1), 0);
-		/* The shortest run that holds 8 blocks (or the longest run). */
+		/* The shortest run that holds HAK_RUN_BLOCKS blocks (or the
+		 * longest run). */
 		ck_assert_uint_ge(units * HAK_SLAB_SIZE, want);
 		if (units > 1)
 			ck_assert_uint_lt(units / 2 * HAK_SLAB_SIZE, want);
