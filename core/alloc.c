@@ -50,6 +50,8 @@ void *hak_alloc_aligned(size_t align, size_t size, const void *site)
 
 void *hak_resize(void *p, size_t size, const void *site)
 {
+	struct hak_large_hdr *lh;
+	struct hak_slab *s;
 	size_t have;
 	void *q;
 
@@ -64,10 +66,11 @@ void *hak_resize(void *p, size_t size, const void *site)
 	if (size <= have && size >= have / 2)
 		return p;
 	/* A large block grows or shrinks in place when it can: no copy. */
-	if (have > HAK_SMALL_MAX && size > HAK_SMALL_MAX && hak_large_resize(p, size))
+	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE && hak_large_resize(p, size))
 		return p;
-	q = size > have && size > HAK_SMALL_MAX ? hak_large_alloc_growing(size, site) :
-						  hak_alloc(size, site);
+	/* A growing block moves into a span, to grow in place next time. */
+	q = size > have && size >= HAK_REALLOC_SPAN_MIN ? hak_large_alloc_growing(size, site) :
+							  hak_alloc(size, site);
 	if (!q)
 		return NULL;
 	memcpy(q, p, size < have ? size : have);

@@ -27,6 +27,21 @@
 #include "heap.h"
 
 /*
+ * Spans start at slab boundaries, so their blocks would all share their
+ * low 16 address bits.  A copy from one to another (realloc) then has
+ * every load alias a store 4 KiB apart in the CPU's memory pipeline, and
+ * the blocks' first lines compete for the same cache sets.  So a block
+ * starts a "colour" of 0 to 63 cache lines into its span, picked by the
+ * span's address, within the slack its last slab leaves.
+ */
+static size_t span_colour(const char *base, size_t slack)
+{
+	size_t colour = (size_t)((((uintptr_t)base >> HAK_SLAB_SHIFT) * 0x9e3779b97f4a7c15ULL) >> 58) * 64;
+
+	return colour <= slack ? colour : HAK_ALIGN_DOWN(slack, 64);
+}
+
+/*
  * Carve a span.  A block that is growing (realloc had to move it) is
  * placed, when the pool can, where as many slabs again are free after it,
  * so that its next growths happen in place.
@@ -49,9 +64,9 @@ static void *large_span(size_t size, const void *site, bool growing)
 
 	char *base = hak_slab_start(s);
 	size_t len = (size_t)n << HAK_SLAB_SHIFT;
-	char *block = base + HAK_LARGE_HDR_SIZE;
+	char *block = base + HAK_LARGE_HDR_SIZE + span_colour(base, len - need);
 
-	hak_large_hdr_init(hak_large_hdr_of(block), len - HAK_LARGE_HDR_SIZE, base, len,
+	hak_large_hdr_init(hak_large_hdr_of(block), len - (size_t)(block - base), base, len,
 			   site, -1, HAK_LARGE_F_SPAN);
 	hak_stat_add(HAK_STAT_LARGE_SPAN, 1);
 	return block;
@@ -193,10 +208,23 @@ void *hak_large_alloc(size_t size, size_t align, const void *site)
 	return p;
 }
 
-/* A new home for a large block that realloc must move to grow it. */
+/*
+ * A new home for a block that realloc must move to grow it: a span with
+ * room after it, so that the next growths happen in place.  Above the
+ * small limit the policy still routes it; below, it is a span outright
+ * (the policies only ever see requests above the small limit).
+ */
 void *hak_large_alloc_growing(size_t size, const void *site)
 {
-	void *p = size > PTRDIFF_MAX ? NULL : large_routed(size, site, true);
+	void *p;
+
+	hak_init();
+	if (size > PTRDIFF_MAX)
+		p = NULL;
+	else if (size <= HAK_SMALL_MAX)
+		p = large_span(size, site, true);
+	else
+		p = large_routed(size, site, true);
 
 	if (!p)
 		errno = ENOMEM;
@@ -244,21 +272,24 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 		hak_large_release(p);
 }
 
-/* A span grows or shrinks by whole slabs, taken or given back in place. */
+/*
+ * A span grows or shrinks by whole slabs, taken or given back in place,
+ * down to HAK_REALLOC_SPAN_MIN (below that a slab block wastes less).
+ */
 static bool span_resize(struct hak_large_hdr *h, size_t size)
 {
 	char *base = hak_large_base(h);
 	unsigned units;
-	size_t len;
+	size_t len, off;
 
-	if (size > SPAN_LIMIT)
+	if (size > SPAN_LIMIT || size < HAK_REALLOC_SPAN_MIN)
 		return false;
-	units = (unsigned)((size + HAK_LARGE_HDR_SIZE + HAK_SLAB_SIZE - 1) >> HAK_SLAB_SHIFT);
-	if (!hak_pool_resize_span(hak_slab_of(base), units))
+	off = (size_t)((char *)(h + 1) - base);
+	units = (unsigned)((size + off + HAK_SLAB_SIZE - 1) >> HAK_SLAB_SHIFT);
+	if (units > HAK_SPAN_MAX_SLABS || !hak_pool_resize_span(hak_slab_of(base), units))
 		return false;
 	len = (size_t)units << HAK_SLAB_SHIFT;
-	hak_large_hdr_init(h, len - HAK_LARGE_HDR_SIZE, base, len, hak_large_site(h), -1,
-			   hak_large_flags(h));
+	hak_large_hdr_init(h, len - off, base, len, hak_large_site(h), -1, hak_large_flags(h));
 	return true;
 }
 

@@ -19,6 +19,12 @@ enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
 
 /* A large block of @size bytes aligned to @align (0 or a power of two). */
 void *hak_large_alloc(size_t size, size_t align, const void *site) HAK_SLOWPATH;
+/*
+ * realloc moves a block that grows to HAK_REALLOC_SPAN_MIN or more into a
+ * span (hak_large_alloc_growing), where it can grow and shrink in place
+ * by whole slabs from then on.
+ */
+#define HAK_REALLOC_SPAN_MIN (HAK_SLAB_SIZE / 2)
 void *hak_large_alloc_growing(size_t size, const void *site);
 void hak_large_free(void *p, struct hak_large_hdr *hdr) HAK_SLOWPATH;
 

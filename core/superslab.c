@@ -245,7 +245,8 @@ static struct hak_slab *pool_take(unsigned n, bool span, unsigned room)
 		for (ss = pool_head; ss; ss = ss->next)
 			if (ss->nfree >= n + room && (i = ss_fit(ss, n, span, room)) >= 0)
 				break;
-	if (i < 0)
+	/* Without room anywhere, a growing block gets a fresh superslab. */
+	if (i < 0 && !room)
 		for (ss = pool_head; ss; ss = ss->next)
 			if (ss->nfree >= n && (i = ss_fit(ss, n, span, 0)) >= 0)
 				break;
@@ -257,7 +258,7 @@ static struct hak_slab *pool_take(unsigned n, bool span, unsigned room)
 			return NULL;
 		pthread_mutex_lock(&pool_lock);
 		pool_link(ss);
-		i = ss_fit(ss, n, span, 0);
+		i = ss_fit(ss, n, span, room);
 		HAK_BUG_ON(i < 0);
 	}
 	ss_claim_locked(ss, (unsigned)i, n);

@@ -572,6 +572,25 @@ START_TEST(span_resize_in_place)
 	ck_assert(hak_large_hdr_valid(hak_large_hdr_of(r)));
 	ck_assert_uint_eq(r[0], 0x3c);
 	hak_free(r);
+
+	/* A slab block that realloc grows past HAK_REALLOC_SPAN_MIN moves
+	 * into a span (coloured: a cache-line offset under a page), and
+	 * grows in place from then on. */
+	p = hak_malloc(HAK_REALLOC_SPAN_MIN / 2);
+	memset(p, 0x5a, HAK_REALLOC_SPAN_MIN / 2);
+	q = hak_realloc(p, HAK_REALLOC_SPAN_MIN + 100);
+	ck_assert_int_eq(hak_ptr_kind(q, &s, &h), HAK_PTR_LARGE);
+	ck_assert(hak_large_flags(h) & HAK_LARGE_F_SPAN);
+	size_t off = (size_t)(q - (unsigned char *)hak_large_base(h));
+
+	ck_assert_uint_eq(off % 64, 0);
+	ck_assert_uint_lt(off, 4096 + HAK_LARGE_HDR_SIZE);
+	r = hak_realloc(q, 2 * HAK_REALLOC_SPAN_MIN + 100);
+	ck_assert_ptr_eq(r, q);
+	ck_assert_uint_eq((size_t)(r - (unsigned char *)hak_large_base(h)), off);
+	for (size_t i = 0; i < HAK_REALLOC_SPAN_MIN / 2; i++)
+		ck_assert_uint_eq(r[i], 0x5a);
+	hak_free(r);
 }
 END_TEST
 
