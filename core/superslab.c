@@ -104,18 +104,35 @@ static void ss_release(struct hak_superslab *ss)
 	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, -(long)HAK_SS_SIZE);
 }
 
-static void slab_decommit(struct hak_superslab *ss, unsigned i)
+/* Bits [i, i + n). */
+static uint64_t run_bits(unsigned i, unsigned n)
+{
+	return ((n == 64) ? ~0ULL : ((1ULL << n) - 1)) << i;
+}
+
+/* Length of the stretch of set bits of @mask starting at bit @start. */
+static unsigned stretch_len(uint64_t mask, unsigned start)
+{
+	uint64_t rest = ~(mask >> start);
+
+	return rest ? (unsigned)__builtin_ctzll(rest) : 64 - start;
+}
+
+/* Decommit free slabs [i, i + n) of @ss (slab 0 after its header). */
+static void slabs_decommit(struct hak_superslab *ss, unsigned i, unsigned n)
 {
 	char *start = (char *)ss + (i ? (size_t)i << HAK_SLAB_SHIFT : HAK_SS_HDR_SIZE);
-	char *end = (char *)ss + ((size_t)(i + 1) << HAK_SLAB_SHIFT);
+	char *end = (char *)ss + ((size_t)(i + n) << HAK_SLAB_SHIFT);
 
 	hak_backend->decommit(start, (size_t)(end - start));
-	hak_stat_add(HAK_STAT_PURGED_SLABS, 1);
+	hak_stat_add(HAK_STAT_PURGED_SLABS, (long)n);
 }
 
 /*
- * Decommit dirty slabs older than the purge delay and release superslabs
- * that are wholly free and clean.  Called with pool_lock held.
+ * Decommit free slabs that have stayed free for the purge delay (each
+ * slab by its own age, so a superslab in constant use still gives back
+ * the slabs nobody takes), and release superslabs that are wholly free
+ * and clean, keeping one as a spare.  Called with pool_lock held.
  */
 static void pool_purge_locked(uint64_t now, bool force)
 {
@@ -125,20 +142,26 @@ static void pool_purge_locked(uint64_t now, bool force)
 
 	__atomic_store_n(&pool_last_purge, now, __ATOMIC_RELAXED);
 	for (; ss; ss = next) {
+		uint64_t aged = 0;
+
 		next = ss->next;
-		/* Only a superslab left alone for the delay: one that is still
-		 * freeing and reusing slabs would fault them straight back in. */
-		if (ss->dirty_mask && (force || now - ss->dirty_last >= delay)) {
-			uint64_t dirty = ss->dirty_mask;
+		for (uint64_t d = ss->dirty_mask; d; d &= d - 1) {
+			unsigned i = (unsigned)__builtin_ctzll(d);
 
-			while (dirty) {
-				unsigned i = (unsigned)__builtin_ctzll(dirty);
+			if (force || now - ss->slabs[i].freed_ms >= delay)
+				aged |= 1ULL << i;
+		}
+		if (aged) {
+			ss->dirty_mask &= ~aged;
+			if (!ss->dirty_mask)
+				pool_dirty_add(-1);
+			while (aged) {
+				unsigned i = (unsigned)__builtin_ctzll(aged);
+				unsigned n = stretch_len(aged, i);
 
-				dirty &= dirty - 1;
-				slab_decommit(ss, i);
+				slabs_decommit(ss, i, n);
+				aged &= ~run_bits(i, n);
 			}
-			ss->dirty_mask = 0;
-			pool_dirty_add(-1);
 		}
 		if (ss->free_mask == SS_ALL_SLABS && !ss->dirty_mask) {
 			/* One clean spare saves a map/unmap pair on a see-saw. */
@@ -182,11 +205,6 @@ void hak_pool_purge(bool force)
 	pthread_mutex_unlock(&pool_lock);
 }
 
-static uint64_t run_bits(unsigned i, unsigned n)
-{
-	return ((n == 64) ? ~0ULL : ((1ULL << n) - 1)) << i;
-}
-
 /* Mark free slabs [i, i + n) of @ss taken. */
 static void ss_claim_locked(struct hak_superslab *ss, unsigned i, unsigned n)
 {
@@ -202,35 +220,63 @@ static void ss_claim_locked(struct hak_superslab *ss, unsigned i, unsigned n)
 }
 
 /*
- * Where @n free slabs go in @ss, or -1.  A lone slab for a heap may be
- * slab 0 (whose start is the header), and takes it first; nothing else
- * ever does.  Otherwise best fit: the shortest free stretch that holds
- * @n, so that long stretches stay whole for long runs and for spans that
- * grow in place.  With @room, the first stretch that also leaves @room
- * free slabs after the run: a block that realloc had to move lands where
- * it can grow again without moving.
+ * Where @n free slabs go in @ss, or -1.  Slab 0 (whose start is the
+ * header) only ever serves a lone slab for a heap.
+ *
+ * With @dirty, only places that reuse committed ("dirty") slabs, the
+ * most of them, so that RSS tracks what is in use rather than what was
+ * ever touched: a lone slab takes the lowest dirty one, a run the free
+ * stretch where it covers the most dirty slabs.  Without, best fit: the
+ * shortest free stretch that holds @n, so that long stretches stay whole
+ * for long runs and for spans that grow in place.  With @room, the first
+ * stretch that also leaves @room free slabs after the run: a block that
+ * realloc had to move lands where it can grow again without moving.
  */
-static int ss_fit(const struct hak_superslab *ss, unsigned n, bool span, unsigned room)
+static int ss_fit(const struct hak_superslab *ss, unsigned n, bool span, unsigned room,
+		  bool dirty)
 {
 	uint64_t free = ss->free_mask;
-	unsigned best_len = ~0u;
+	unsigned best_len = ~0u, best_dirty = 0;
 	int best = -1;
 
-	if (n == 1 && !span && !room && (free & 1))
-		return 0;
+	if (n == 1 && !span && !room) {
+		if (dirty)
+			return ss->dirty_mask ? __builtin_ctzll(ss->dirty_mask) : -1;
+		if (free & 1)
+			return 0;
+	}
 	free &= ~1ULL;
 	while (free) {
 		unsigned start = (unsigned)__builtin_ctzll(free);
-		/* Bits shifted in from the top are 0, so this is never all 0. */
-		unsigned len = (unsigned)__builtin_ctzll(~(free >> start));
+		unsigned len = stretch_len(free, start);
+		uint64_t d = ss->dirty_mask & run_bits(start, len);
 
-		if (room ? len >= n + room : len >= n && len < best_len) {
-			best = (int)start;
-			best_len = len;
-			if (room || len == n)
-				break;
-		}
 		free &= ~run_bits(start, len);
+		if (len < n + room)
+			continue;
+		if (room)
+			return (int)start;
+		if (!dirty) {
+			if (len < best_len) {
+				best = (int)start;
+				best_len = len;
+			}
+			continue;
+		}
+		if (!d)
+			continue;
+		/* From the first dirty slab, kept inside the stretch. */
+		unsigned at = (unsigned)__builtin_ctzll(d);
+		unsigned cover;
+
+		if (at > start + len - n)
+			at = start + len - n;
+		cover = (unsigned)__builtin_popcountll(d & run_bits(at, n));
+		if (cover > best_dirty || (cover == best_dirty && len < best_len)) {
+			best = (int)at;
+			best_dirty = cover;
+			best_len = len;
+		}
 	}
 	return best;
 }
@@ -241,15 +287,21 @@ static struct hak_slab *pool_take(unsigned n, bool span, unsigned room)
 	int i = -1;
 
 	pthread_mutex_lock(&pool_lock);
-	if (room)
+	if (room) {
+		/* Without room anywhere, a growing block gets a fresh superslab. */
 		for (ss = pool_head; ss; ss = ss->next)
-			if (ss->nfree >= n + room && (i = ss_fit(ss, n, span, room)) >= 0)
+			if (ss->nfree >= n + room && (i = ss_fit(ss, n, span, room, false)) >= 0)
 				break;
-	/* Without room anywhere, a growing block gets a fresh superslab. */
-	if (i < 0 && !room)
+	} else {
+		/* Committed slabs first, wherever they are; then best fit. */
 		for (ss = pool_head; ss; ss = ss->next)
-			if (ss->nfree >= n && (i = ss_fit(ss, n, span, 0)) >= 0)
+			if (ss->dirty_mask && (i = ss_fit(ss, n, span, 0, true)) >= 0)
 				break;
+		if (i < 0)
+			for (ss = pool_head; ss; ss = ss->next)
+				if (ss->nfree >= n && (i = ss_fit(ss, n, span, 0, false)) >= 0)
+					break;
+	}
 	if (i < 0) {
 		pthread_mutex_unlock(&pool_lock);
 		/* Map outside the lock: the backend may sleep in the kernel. */
@@ -258,7 +310,7 @@ static struct hak_slab *pool_take(unsigned n, bool span, unsigned room)
 			return NULL;
 		pthread_mutex_lock(&pool_lock);
 		pool_link(ss);
-		i = ss_fit(ss, n, span, room);
+		i = ss_fit(ss, n, span, room, false);
 		HAK_BUG_ON(i < 0);
 	}
 	ss_claim_locked(ss, (unsigned)i, n);
@@ -285,9 +337,12 @@ static void slabs_clear(struct hak_superslab *ss, unsigned i, unsigned n)
 /* Slabs [i, i + n) of @ss are free again, still committed. */
 static void ss_put_locked(struct hak_superslab *ss, unsigned i, unsigned n)
 {
+	uint64_t now = hak_now_ms();
+
 	if (!ss->dirty_mask)
 		pool_dirty_add(1);
-	ss->dirty_last = hak_now_ms();
+	for (unsigned k = 0; k < n; k++)
+		ss->slabs[i + k].freed_ms = now;
 	ss->free_mask |= run_bits(i, n);
 	ss->dirty_mask |= run_bits(i, n);
 	ss->nfree += n;

@@ -65,7 +65,10 @@ struct hak_slab {
 	uint32_t block_size;
 	uint16_t cls;
 	uint16_t span;			/* head: units in the run; tail: distance to head */
-	char *bump;			/* first never-used block */
+	union {
+		char *bump;		/* in use: first never-used block */
+		uint64_t freed_ms;	/* free in the pool: when it came back */
+	};
 	_Atomic(void *) remote;		/* blocks freed by other threads */
 	struct hak_slab *next, *prev;	/* owner's list, or the abandoned list */
 };
@@ -77,7 +80,7 @@ struct hak_superslab {
 	struct hak_superslab *next, *prev; /* pool list */
 	uint64_t free_mask;		/* bit i: slab i is free */
 	uint64_t dirty_mask;		/* free slabs whose pages are still committed */
-	uint64_t dirty_last;		/* ms: when a slab last became dirty */
+	uint64_t pad0;
 	uint32_t nfree;
 	uint32_t in_pool;
 	uint64_t pad;
