@@ -560,6 +560,26 @@ static bool heap_adopt_on_free(struct hak_heap *h, struct hak_slab *s)
 	return true;
 }
 
+/*
+ * The free fast path's compare failed on @s.  A block in a later unit of
+ * a medium slab's run is still a local free when this thread owns the
+ * run's head: common enough (most blocks of a run lie in its tails) to be
+ * handled before the general slow path.
+ */
+void hak_free_other(void *p, struct hak_slab *s)
+{
+	if (atomic_load_explicit(&s->owner, memory_order_relaxed) == HAK_OWNER_TAIL) {
+		struct hak_slab *head = s - s->span;
+
+		if (atomic_load_explicit(&head->owner, memory_order_relaxed) ==
+		    (uintptr_t)hak_heap_tls) {
+			hak_slab_push_local(head, p);
+			return;
+		}
+	}
+	hak_free_slow(p);
+}
+
 void hak_free_slow(void *p)
 {
 	struct hak_large_hdr *lh;

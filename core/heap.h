@@ -100,6 +100,17 @@ HAK_FASTPATH void *hak_small_alloc(size_t size)
 	return b;
 }
 
+void hak_free_other(void *p, struct hak_slab *s);
+
+/* Push a block onto a slab this thread owns. */
+HAK_FASTPATH void hak_slab_push_local(struct hak_slab *s, void *p)
+{
+	*(void **)p = s->free;
+	s->free = p;
+	if (hak_unlikely(--s->used == 0))
+		hak_slab_emptied(s);
+}
+
 /*
  * Free any block.  Blocks at offset 0 of a superslab-sized window are
  * NULL or large; everything else is looked up as a small block, and a
@@ -115,18 +126,18 @@ HAK_FASTPATH void hak_free_block(void *p)
 		return;
 	}
 
-	struct hak_slab *s = &((struct hak_superslab *)((uintptr_t)p - off))
-				      ->slabs[off >> HAK_SLAB_SHIFT];
+	/* &ss->slabs[off >> HAK_SLAB_SHIFT], spelled so that the compiler
+	 * keeps one pointer for the compare and the push. */
+	struct hak_slab *s = (struct hak_slab *)((uintptr_t)p - off +
+						 offsetof(struct hak_superslab, slabs) +
+						 ((off >> (HAK_SLAB_SHIFT - 6)) & ~(uintptr_t)63));
 
 	if (hak_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
 		       (uintptr_t)hak_heap_tls)) {
-		*(void **)p = s->free;
-		s->free = p;
-		if (hak_unlikely(--s->used == 0))
-			hak_slab_emptied(s);
+		hak_slab_push_local(s, p);
 		return;
 	}
-	hak_free_slow(p);
+	hak_free_other(p, s);
 }
 
 #endif /* HAK_HEAP_H */
