@@ -325,6 +325,10 @@ test check:
 			$$([ -x test/programs/run.sh ] || echo sh) test/programs/run.sh \
 			$(abspath $(outdir))/libhakmem.so; \
 	fi
+	$(Q)if [ -f test/tools/test_report.sh ]; then \
+		sh scripts/run-test.sh $(test-results) $(outdir)/test/tools/test_report.log \
+			bash test/tools/test_report.sh $(abspath $(outdir))/libhakmem.so; \
+	fi
 	$(Q)sh scripts/test-summary.sh $(test-results)
 
 PHONY += install-deps

@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "init.h"
+#include "stats.h"
 
 void *hak_alloc_zeroed(size_t nmemb, size_t size, const void *site)
 {
@@ -63,11 +64,15 @@ void *hak_resize(void *p, size_t size, const void *site)
 	}
 	have = hak_usable(p);
 	/* Keep the block when it fits and would not waste more than half. */
-	if (size <= have && size >= have / 2)
+	if (size <= have && size >= have / 2) {
+		hak_stat_add(HAK_STAT_REALLOC_INPLACE, 1);
 		return p;
+	}
 	/* A large block grows or shrinks in place when it can: no copy. */
-	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE && hak_large_resize(p, size))
+	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE && hak_large_resize(p, size)) {
+		hak_stat_add(HAK_STAT_REALLOC_INPLACE, 1);
 		return p;
+	}
 	/* A growing block moves into a span, to grow in place next time. */
 	q = size > have && size >= HAK_REALLOC_SPAN_MIN ? hak_large_alloc_growing(size, site) :
 							  hak_alloc(size, site);
@@ -75,5 +80,6 @@ void *hak_resize(void *p, size_t size, const void *site)
 		return NULL;
 	memcpy(q, p, size < have ? size : have);
 	hak_dealloc(p);
+	hak_stat_add(HAK_STAT_REALLOC_MOVED, 1);
 	return q;
 }

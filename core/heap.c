@@ -63,6 +63,11 @@ static _Atomic unsigned abandoned_count;
 static const unsigned heap_empty_max = CONFIG_HAKMEM_HEAP_EMPTY_SLABS;
 
 #define HEAP_SIZE HAK_ALIGN_UP(sizeof(struct hak_heap), 64)
+#if IS_ENABLED(CONFIG_HAKMEM_STATS)
+#define HEAP_RESET_BYTES offsetof(struct hak_heap, stat)
+#else
+#define HEAP_RESET_BYTES sizeof(struct hak_heap)
+#endif
 #define HEAP_CHUNK ((size_t)64 << 10)
 #define SWEEP_PERIOD 64
 #define POOL_TICK_PERIOD 32
@@ -270,11 +275,14 @@ static struct hak_slab *heap_new_slab(struct hak_heap *h, unsigned cls)
 {
 	struct hak_slab *s = heap_take_empty(h, hak_class_units[cls], false);
 
-	if (!s) {
+	if (s) {
+		hak_stat_add_to(h, HAK_STAT_REFILL_EMPTY, 1);
+	} else {
 		s = hak_pool_take_slab(hak_class_units[cls]);
 		if (!s)
 			return NULL;
-		hak_stat_add(HAK_STAT_SLAB_NEW, 1);
+		hak_stat_add_to(h, HAK_STAT_REFILL_POOL, 1);
+		hak_stat_add_to(h, HAK_STAT_SLAB_NEW, 1);
 	}
 	slab_init(h, s, cls);
 	slab_extend(s);
@@ -288,10 +296,20 @@ static struct hak_slab *heap_refill(struct hak_heap *h, unsigned cls)
 
 	if (s != &hak_slab_empty) {
 		hak_validate_slab(s);
-		if (slab_refresh(s))
+		if (s->free)
 			return s;
-		if (heap_retire_full(h, s))
+		if (slab_collect(s)) {
+			hak_stat_add_to(h, HAK_STAT_REFILL_REMOTE, 1);
 			return s;
+		}
+		if (slab_extend(s)) {
+			hak_stat_add_to(h, HAK_STAT_REFILL_BUMP, 1);
+			return s;
+		}
+		if (heap_retire_full(h, s)) {
+			hak_stat_add_to(h, HAK_STAT_EARLY_RETIRE_RACE, 1);
+			return s;
+		}
 		h->cur[cls] = &hak_slab_empty;
 	}
 
@@ -301,13 +319,15 @@ static struct hak_slab *heap_refill(struct hak_heap *h, unsigned cls)
 
 	while ((s = h->partial[cls])) {
 		list_del(&h->partial[cls], s);
-		if (slab_refresh(s))
+		if (slab_refresh(s) || heap_retire_full(h, s)) {
+			hak_stat_add_to(h, HAK_STAT_REFILL_PARTIAL, 1);
 			goto found;
-		if (heap_retire_full(h, s))
-			goto found;
+		}
 	}
 	s = heap_adopt(h, cls);
-	if (!s)
+	if (s)
+		hak_stat_add_to(h, HAK_STAT_REFILL_ADOPTED, 1);
+	else
 		s = heap_new_slab(h, cls);
 	if (!s)
 		return NULL;
@@ -354,8 +374,9 @@ static struct hak_heap *heap_attach(void)
 
 	struct hak_heap *all_next = h->all_next;
 
-	/* Its BigCache entries were handed back at detach: all empty. */
-	memset(h, 0, sizeof(*h));
+	/* Its BigCache entries were handed back at detach: all empty.  Its
+	 * event counts stay: the stats sum every heap ever made. */
+	memset(h, 0, HEAP_RESET_BYTES);
 	h->all_next = all_next;
 	for (unsigned c = 0; c < HAK_NCLASS_MAX; c++)
 		h->cur[c] = &hak_slab_empty;
@@ -507,8 +528,10 @@ void hak_slab_emptied(struct hak_slab *s)
 {
 	struct hak_heap *h = hak_heap_tls;
 
-	if (h->cur[s->cls] == s)
+	if (h->cur[s->cls] == s) {
+		hak_stat_add_to(h, HAK_STAT_EARLY_CURRENT, 1);
 		return;
+	}
 	list_del(&h->partial[s->cls], s);
 	slab_release(h, s);
 }
@@ -552,8 +575,10 @@ static bool heap_adopt_on_free(struct hak_heap *h, struct hak_slab *s)
 		won = true;
 	}
 	pthread_mutex_unlock(&abandon_lock);
-	if (!won)
+	if (!won) {
+		hak_stat_add_to(h, HAK_STAT_EARLY_ADOPT_LOST, 1);
 		return false;
+	}
 	hak_stat_add(HAK_STAT_SLAB_ADOPTED, 1);
 	slab_collect(s);
 	list_push(&h->partial[s->cls], s);
@@ -573,6 +598,7 @@ void hak_free_other(void *p, struct hak_slab *s)
 
 		if (atomic_load_explicit(&head->owner, memory_order_relaxed) ==
 		    (uintptr_t)hak_heap_tls) {
+			hak_stat_add_to(hak_heap_tls, HAK_STAT_FREE_TAIL, 1);
 			hak_slab_push_local(head, p);
 			return;
 		}
@@ -599,6 +625,7 @@ void hak_free_slow(void *p)
 	if (owner == HAK_OWNER_ABANDONED && h != &hak_heap_empty && heap_adopt_on_free(h, s))
 		owner = (uintptr_t)h | h->flags;
 	if ((owner & ~HAK_SLAB_F_MASK) == (uintptr_t)h) {
+		hak_stat_add_to(h, HAK_STAT_FREE_SLOW, 1);
 		hak_validate_free(s, p);
 		if (owner & HAK_SLAB_F_FULL) {
 			list_del(&h->full[s->cls], s);

@@ -24,6 +24,7 @@
 
 #include "superslab.h"
 #include "sizeclass.h"
+#include "stats.h"
 
 /*
  * The BigCache's thread-local first level (bigcache.c): a few freed large
@@ -68,7 +69,21 @@ struct hak_heap {
 	unsigned npend;
 	/* Written by other threads: its own cache lines. */
 	_Alignas(64) _Atomic uint8_t remote_hint[HAK_NCLASS_MAX];
+#if IS_ENABLED(CONFIG_HAKMEM_STATS)
+	/* Event counts (stats.h); kept when the heap is reused. */
+	_Alignas(64) _Atomic uint64_t stat[HAK_STAT_NR];
+#endif
 };
+
+/* Count an inline fast-path event (CONFIG_HAKMEM_STATS_FASTPATH only). */
+#if IS_ENABLED(CONFIG_HAKMEM_STATS_FASTPATH)
+#define hak_stat_fast(h, s)                                                          \
+	atomic_store_explicit(&(h)->stat[s],                                          \
+			      atomic_load_explicit(&(h)->stat[s], memory_order_relaxed) + 1, \
+			      memory_order_relaxed)
+#else
+#define hak_stat_fast(h, s) ((void)(h))
+#endif
 
 extern struct hak_heap hak_heap_empty;
 extern struct hak_slab hak_slab_empty;
@@ -90,13 +105,15 @@ void hak_heaps_unlock(void);
 /* Pop a block of @size (<= HAK_SMALL_MAX) from this thread's heap. */
 HAK_FASTPATH void *hak_small_alloc(size_t size)
 {
-	struct hak_slab *s = hak_heap_tls->cur[hak_class_of(size)];
+	struct hak_heap *h = hak_heap_tls;
+	struct hak_slab *s = h->cur[hak_class_of(size)];
 	void **b = s->free;
 
 	if (hak_unlikely(!b))
 		return hak_small_alloc_slow(size);
 	s->free = *b;
 	s->used++;
+	hak_stat_fast(h, HAK_STAT_ALLOC_FAST);
 	return b;
 }
 
@@ -134,6 +151,7 @@ HAK_FASTPATH void hak_free_block(void *p)
 
 	if (hak_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
 		       (uintptr_t)hak_heap_tls)) {
+		hak_stat_fast(hak_heap_tls, HAK_STAT_FREE_FAST);
 		hak_slab_push_local(s, p);
 		return;
 	}

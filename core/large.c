@@ -103,7 +103,8 @@ static void *large_map(size_t size, size_t align, const void *site, int cache_cl
 	hak_large_hdr_init(hak_large_hdr_of(block), len - (size_t)(block - base), base, len,
 			   site, cache_cls, HAK_LARGE_F_MAPPED);
 	hak_stat_add(HAK_STAT_LARGE_MAPPED, 1);
-	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, (long)len);
+	hak_gauge_add(HAK_GAUGE_MAPPED, (long)len);
+	hak_gauge_add(HAK_GAUGE_COMMITTED, (long)len);
 	return block;
 }
 
@@ -205,6 +206,8 @@ void *hak_large_alloc(size_t size, size_t align, const void *site)
 		p = large_map(size, align, site, -1);
 	if (!p)
 		errno = ENOMEM;
+	else
+		hak_stat_add(HAK_STAT_LARGE_ALLOC, 1);
 	return p;
 }
 
@@ -228,6 +231,8 @@ void *hak_large_alloc_growing(size_t size, const void *site)
 
 	if (!p)
 		errno = ENOMEM;
+	else
+		hak_stat_add(HAK_STAT_LARGE_ALLOC, 1);
 	return p;
 }
 
@@ -236,7 +241,8 @@ void hak_large_release(void *p)
 	struct hak_large_hdr *h = hak_large_hdr_of(p);
 
 	h->magic = 0;	/* a second free of the same block is caught */
-	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, -(long)hak_large_len(h));
+	hak_gauge_add(HAK_GAUGE_MAPPED, -(long)hak_large_len(h));
+	hak_gauge_add(HAK_GAUGE_COMMITTED, -(long)hak_large_len(h));
 	hak_backend->release(hak_large_base(h), hak_large_len(h));
 }
 
@@ -268,6 +274,10 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 	hak_policy_lock();
 	kept = hak_policy_free(p, size, site, span ? -1 : hak_large_class(h), birth);
 	hak_policy_unlock();
+	if (kept)
+		hak_stat_add(HAK_STAT_LARGE_CACHED, 1);
+	else if (!span)
+		hak_stat_add(HAK_STAT_LARGE_RELEASED, 1);
 	if (!span && !kept)
 		hak_large_release(p);
 }
@@ -324,7 +334,8 @@ bool hak_large_resize(void *p, size_t size)
 	} else if (!hak_backend->extend || hak_backend->extend(base, len, want)) {
 		return false;
 	}
-	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, (long)want - (long)len);
+	hak_gauge_add(HAK_GAUGE_MAPPED, (long)want - (long)len);
+	hak_gauge_add(HAK_GAUGE_COMMITTED, (long)want - (long)len);
 	hak_large_hdr_init(h, want - off, base, want, hak_large_site(h), cls,
 			   hak_large_flags(h));
 	return true;

@@ -68,7 +68,7 @@ static const struct opt_row core_options[NR_CORE_OPTS] = {
 	[OPT_STRICT] = { "strict", "HAKMEM_STRICT", HAK_OPT_BOOL, "false", 0, 1,
 		"stop the program at start on any configuration error" },
 	[OPT_STATS] = { "stats", "HAKMEM_STATS", HAK_OPT_CHOICE, "none", 0, 0,
-		"statistics printed at exit: none or summary" },
+		"statistics printed at exit: none, summary or json (HAKMEM_STATS_FILE: where)" },
 	[OPT_SEED] = { "seed", "HAKMEM_SEED", HAK_OPT_INT, "1", 0, 9.2e18,
 		"seed of the policies' random choices" },
 	[OPT_PURGE_DELAY] = { "purge.delay_ms", "HAKMEM_PURGE_DELAY_MS", HAK_OPT_INT,
@@ -94,7 +94,7 @@ static const struct opt_row core_options[NR_CORE_OPTS] = {
 		"BigCache size classes, increasing (a block is cached under the smallest that holds it)" },
 };
 
-static const char *const stats_choices[] = { "none", "summary", NULL };
+static const char *const stats_choices[] = { "none", "summary", "json", NULL };
 
 /* ---- messages ---- */
 
@@ -560,6 +560,7 @@ static const char *const env_not_options[] = {
 	"HAKMEM_PROFILE",	/* the profile to load */
 	"HAKMEM_LIB",		/* tools/hakmem and the bench scripts: the library */
 	"HAKMEM_SRCDIR",	/* the test suites: the source tree */
+	"HAKMEM_STATS_FILE",	/* where the stats dump goes (stats.c) */
 	NULL
 };
 

@@ -36,10 +36,12 @@ enum hak_opt_type {
 #define HAK_MAX_POLICY_PARAMS 16
 
 /* The values in force.  Written only by hak_options_init(). */
+enum hak_stats_mode { HAK_STATS_NONE, HAK_STATS_SUMMARY, HAK_STATS_JSON };
+
 struct hak_options {
 	const struct hak_policy *policy;	/* "policy" */
 	bool strict;				/* "strict" */
-	int stats;				/* "stats": 0 none, 1 summary */
+	int stats;				/* "stats": enum hak_stats_mode */
 	uint64_t seed;				/* "seed" */
 	unsigned purge_delay_ms;		/* "purge.delay_ms" */
 	unsigned purge_batch;			/* "purge.batch" */

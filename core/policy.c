@@ -267,7 +267,7 @@ static void maybe_purge(uint64_t now_ns_v)
 
 	struct hak_event ev = { .type = HAK_EV_PURGE, .size = freed, .now_ns = now_ns_v };
 
-	hak_stat_add(HAK_STAT_BC_PURGED, (long)freed);
+	hak_stat_add(HAK_STAT_BC_PURGED, freed);
 	deliver(&ev);
 }
 
@@ -343,6 +343,15 @@ bool hak_policy_free(void *block, size_t size, const void *site_addr, int cls, u
 	deliver(&ev);
 	maybe_purge(t);
 	return kept;
+}
+
+void hak_policy_each_site(void (*fn)(const struct hak_site *site, void *arg), void *arg)
+{
+	hak_policy_lock();
+	for (unsigned i = 0; i < (unsigned)hak_opts.cache_sites && i < CONFIG_HAKMEM_SITES; i++)
+		if (sites[i].addr)
+			fn(&sites[i], arg);
+	hak_policy_unlock();
 }
 
 int hak_policy_report(char *buf, size_t len)

@@ -34,6 +34,8 @@ void hak_policy_idle_purge(void);
 
 /* Write "policy=NAME key=value ..." for the stats dump. */
 int hak_policy_report(char *buf, size_t len);
+/* Call @fn on every site in the table, under the policy lock. */
+void hak_policy_each_site(void (*fn)(const struct hak_site *site, void *arg), void *arg);
 
 /* BigCache (bigcache.c), called with policy_lock held. */
 int hak_bc_class_of(size_t size);		/* -1: larger than every class */

@@ -1,11 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/stats.h - slow-path event counters (CONFIG_HAKMEM_STATS).
+ * core/stats.h - event counters and byte gauges (CONFIG_HAKMEM_STATS).
  *
- * Counters are bumped only on slow paths (refills, slab and superslab
- * traffic, large blocks, remote frees), never on the small fast path, so
- * a relaxed atomic add costs nothing that matters.  With the option off
- * every call below is an empty inline and compiles away.
+ * Counters are per thread, the kernel's per-cpu way: each heap has its own
+ * array, written only by its thread with a plain load and store (relaxed
+ * atomics, so a reader is defined; no locked instruction), and a reader
+ * sums the arrays of every heap ever made (heaps are never freed and keep
+ * their counts across reuse).  A thread without a heap (before its first
+ * allocation, or during its exit) counts into a shared array with atomic
+ * adds; so do the pool's own events, which run under its lock anyway.
+ *
+ * The slow paths count always.  The inline fast paths (a malloc served
+ * from the current slab, a free pushed onto a slab of this thread) count
+ * only with CONFIG_HAKMEM_STATS_FASTPATH, which costs seven instructions
+ * per malloc+free pair (docs/stats.md).  With CONFIG_HAKMEM_STATS off every
+ * call below is an empty inline and compiles away.
+ *
+ * Gauges (bytes mapped, committed) are shared atomics with a peak.
+ *
+ * Names are dotted ("free.remote"): the dump (stats.c), hak_stat_get() and
+ * docs/stats.md use them.
  */
 #ifndef HAK_STATS_H
 #define HAK_STATS_H
@@ -13,53 +27,88 @@
 #include "internal.h"
 
 enum hak_stat {
-	HAK_STAT_REFILL,		/* small slow-path allocations */
-	HAK_STAT_REMOTE_FREE,		/* blocks pushed to another thread's slab */
-	HAK_STAT_REMOTE_COLLECTED,	/* blocks taken back from remote lists */
-	HAK_STAT_SLAB_NEW,		/* slabs taken from the pool */
-	HAK_STAT_SLAB_REUSED,		/* slabs from the heap's empty cache */
-	HAK_STAT_SLAB_ADOPTED,		/* abandoned slabs adopted */
-	HAK_STAT_SLAB_RELEASED,		/* slabs given back to the pool */
-	HAK_STAT_SS_MAPPED,		/* superslabs reserved */
-	HAK_STAT_SS_RELEASED,		/* superslabs released */
-	HAK_STAT_PURGED_SLABS,		/* slabs decommitted */
-	HAK_STAT_LARGE_SPAN,		/* large blocks carved from superslab spans */
-	HAK_STAT_LARGE_MAPPED,		/* large blocks mapped on their own */
-	HAK_STAT_LARGE_FREED,		/* large blocks freed */
-	HAK_STAT_THREADS,		/* heaps created */
-	HAK_STAT_BC_HIT,		/* large requests served from the BigCache */
-	HAK_STAT_BC_MISS,		/* cacheable requests that had to map */
-	HAK_STAT_BC_EVICT,		/* cached blocks released to make room */
-	HAK_STAT_BC_PURGED,		/* cached bytes given back by purge */
-	HAK_STAT_BYTES_MAPPED,		/* current bytes reserved from the backend */
-	HAK_STAT_BYTES_MAPPED_PEAK,
+	HAK_STAT_ALLOC_FAST,		/* alloc.small.fast */
+	HAK_STAT_REFILL,		/* alloc.small.refill */
+	HAK_STAT_REFILL_REMOTE,		/* refill.remote_collected */
+	HAK_STAT_REFILL_BUMP,		/* refill.bump */
+	HAK_STAT_REFILL_PARTIAL,	/* refill.partial */
+	HAK_STAT_REFILL_ADOPTED,	/* refill.adopted */
+	HAK_STAT_REFILL_EMPTY,		/* refill.empty_cache */
+	HAK_STAT_REFILL_POOL,		/* refill.pool */
+	HAK_STAT_LARGE_ALLOC,		/* alloc.large */
+	HAK_STAT_LARGE_SPAN,		/* alloc.large.span */
+	HAK_STAT_LARGE_MAPPED,		/* alloc.large.mapped */
+	HAK_STAT_BC_HIT,		/* alloc.large.cached */
+	HAK_STAT_FREE_FAST,		/* free.local.fast */
+	HAK_STAT_FREE_TAIL,		/* free.local.tail */
+	HAK_STAT_FREE_SLOW,		/* free.local.slow */
+	HAK_STAT_REMOTE_FREE,		/* free.remote */
+	HAK_STAT_LARGE_FREED,		/* free.large */
+	HAK_STAT_LARGE_CACHED,		/* free.large.cached */
+	HAK_STAT_LARGE_RELEASED,	/* free.large.released */
+	HAK_STAT_REMOTE_COLLECTED,	/* remote.collected_blocks */
+	HAK_STAT_EARLY_CURRENT,		/* early.emptied_current */
+	HAK_STAT_EARLY_RETIRE_RACE,	/* early.retire_raced */
+	HAK_STAT_EARLY_ADOPT_LOST,	/* early.adopt_lost */
+	HAK_STAT_REALLOC_INPLACE,	/* realloc.in_place */
+	HAK_STAT_REALLOC_MOVED,		/* realloc.moved */
+	HAK_STAT_SLAB_NEW,		/* slab.new */
+	HAK_STAT_SLAB_REUSED,		/* slab.reused */
+	HAK_STAT_SLAB_ADOPTED,		/* slab.adopted */
+	HAK_STAT_SLAB_RELEASED,		/* slab.released */
+	HAK_STAT_SS_MAPPED,		/* superslab.mapped */
+	HAK_STAT_SS_RELEASED,		/* superslab.released */
+	HAK_STAT_PURGE_RUNS,		/* purge.runs */
+	HAK_STAT_PURGED_SLABS,		/* purge.slabs */
+	HAK_STAT_PURGED_BYTES,		/* purge.bytes */
+	HAK_STAT_BC_MISS,		/* bigcache.miss */
+	HAK_STAT_BC_EVICT,		/* bigcache.evict */
+	HAK_STAT_BC_PURGED,		/* bigcache.purged_bytes */
+	HAK_STAT_THREADS,		/* threads.heaps */
 	HAK_STAT_NR
 };
 
+enum hak_gauge {
+	HAK_GAUGE_MAPPED,		/* bytes reserved from the backend */
+	HAK_GAUGE_COMMITTED,		/* of those, not decommitted */
+	HAK_GAUGE_NR
+};
+
+struct hak_heap;
+
 #if IS_ENABLED(CONFIG_HAKMEM_STATS)
-extern long hak_stats[HAK_STAT_NR];
+extern _Atomic uint64_t hak_stats_shared[HAK_STAT_NR];
+extern _Atomic long hak_gauges[HAK_GAUGE_NR][2];	/* current, peak */
 
-static inline void hak_stat_add(enum hak_stat s, long n)
-{
-	__atomic_fetch_add(&hak_stats[s], n, __ATOMIC_RELAXED);
-}
-
-static inline void hak_stat_bytes(enum hak_stat s, long n)
-{
-	long now = __atomic_add_fetch(&hak_stats[s], n, __ATOMIC_RELAXED);
-	long peak = __atomic_load_n(&hak_stats[s + 1], __ATOMIC_RELAXED);
-
-	while (now > peak &&
-	       !__atomic_compare_exchange_n(&hak_stats[s + 1], &peak, now, false,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-}
-
+/* Count on heap @h (the caller's own, or NULL for the shared array). */
+void hak_stat_add_to(struct hak_heap *h, enum hak_stat s, uint64_t n);
+/* Count for the calling thread. */
+void hak_stat_add(enum hak_stat s, uint64_t n);
+void hak_gauge_add(enum hak_gauge g, long n);
 void hak_stats_init(void);
+/* For the native API (frontends/api.c): 0, or -1 with errno. */
+int hak_stats_get_name(const char *name, uint64_t *value);
+int hak_stats_dump_fd(int fd, const char *format);
+void hak_stats_clear(void);
 #else
-static inline void hak_stat_add(enum hak_stat s, long n) { (void)s; (void)n; }
-static inline void hak_stat_bytes(enum hak_stat s, long n) { (void)s; (void)n; }
+static inline void hak_stat_add_to(struct hak_heap *h, enum hak_stat s, uint64_t n)
+{
+	(void)h; (void)s; (void)n;
+}
+static inline void hak_stat_add(enum hak_stat s, uint64_t n) { (void)s; (void)n; }
+static inline void hak_gauge_add(enum hak_gauge g, long n) { (void)g; (void)n; }
 static inline void hak_stats_init(void) { }
+static inline int hak_stats_get_name(const char *name, uint64_t *value)
+{
+	(void)name; (void)value;
+	return -1;
+}
+static inline int hak_stats_dump_fd(int fd, const char *format)
+{
+	(void)fd; (void)format;
+	return -1;
+}
+static inline void hak_stats_clear(void) { }
 #endif
 
 #endif /* HAK_STATS_H */

@@ -91,7 +91,7 @@ static struct hak_superslab *ss_new(void)
 	ss->free_mask = SS_ALL_SLABS;
 	ss->nfree = HAK_SLABS_PER_SS;
 	hak_stat_add(HAK_STAT_SS_MAPPED, 1);
-	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, (long)HAK_SS_SIZE);
+	hak_gauge_add(HAK_GAUGE_MAPPED, (long)HAK_SS_SIZE);
 	return ss;
 }
 
@@ -101,7 +101,7 @@ static void ss_release(struct hak_superslab *ss)
 	ss->magic = 0;
 	hak_backend->release(ss, HAK_SS_SIZE);
 	hak_stat_add(HAK_STAT_SS_RELEASED, 1);
-	hak_stat_bytes(HAK_STAT_BYTES_MAPPED, -(long)HAK_SS_SIZE);
+	hak_gauge_add(HAK_GAUGE_MAPPED, -(long)HAK_SS_SIZE);
 }
 
 /* Bits [i, i + n). */
@@ -125,7 +125,9 @@ static void slabs_decommit(struct hak_superslab *ss, unsigned i, unsigned n)
 	char *end = (char *)ss + ((size_t)(i + n) << HAK_SLAB_SHIFT);
 
 	hak_backend->decommit(start, (size_t)(end - start));
-	hak_stat_add(HAK_STAT_PURGED_SLABS, (long)n);
+	hak_stat_add(HAK_STAT_PURGED_SLABS, n);
+	hak_stat_add(HAK_STAT_PURGED_BYTES, (uint64_t)(end - start));
+	hak_gauge_add(HAK_GAUGE_COMMITTED, -(long)(end - start));
 }
 
 /*
@@ -141,6 +143,7 @@ static void pool_purge_locked(uint64_t now, bool force)
 	bool kept_spare = false;
 
 	__atomic_store_n(&pool_last_purge, now, __ATOMIC_RELAXED);
+	hak_stat_add(HAK_STAT_PURGE_RUNS, 1);
 	for (; ss; ss = next) {
 		uint64_t aged = 0;
 
@@ -205,10 +208,17 @@ void hak_pool_purge(bool force)
 	pthread_mutex_unlock(&pool_lock);
 }
 
-/* Mark free slabs [i, i + n) of @ss taken. */
+/*
+ * Mark free slabs [i, i + n) of @ss taken.  Clean ones (never touched, or
+ * decommitted) count as committed again from here: they are about to be
+ * written.
+ */
 static void ss_claim_locked(struct hak_superslab *ss, unsigned i, unsigned n)
 {
 	uint64_t bits = run_bits(i, n);
+
+	hak_gauge_add(HAK_GAUGE_COMMITTED,
+		      (long)__builtin_popcountll(bits & ~ss->dirty_mask) * (long)HAK_SLAB_SIZE);
 
 	ss->free_mask &= ~bits;
 	if ((ss->dirty_mask & bits) && !(ss->dirty_mask & ~bits))

@@ -4,7 +4,10 @@
  */
 #include <hakmem.h>
 
+#include <errno.h>
+
 #include "alloc.h"
+#include "stats.h"
 
 #define SITE __builtin_return_address(0)
 
@@ -41,6 +44,29 @@ void hak_free(void *ptr)
 size_t hak_usable_size(const void *ptr)
 {
 	return hak_usable(ptr);
+}
+
+int hak_stat_get(const char *name, uint64_t *value)
+{
+	if (!IS_ENABLED(CONFIG_HAKMEM_STATS)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return hak_stats_get_name(name, value);
+}
+
+int hak_stats_print(int fd, const char *format)
+{
+	if (!IS_ENABLED(CONFIG_HAKMEM_STATS)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return hak_stats_dump_fd(fd, format);
+}
+
+void hak_stats_reset(void)
+{
+	hak_stats_clear();
 }
 
 const char *hak_version(void)

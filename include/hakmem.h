@@ -14,6 +14,7 @@
 #define HAKMEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -103,6 +104,39 @@ HAK_API size_t hak_usable_size(const void *ptr);
  * when internal assertions are compiled in.
  */
 HAK_API const char *hak_version(void);
+
+/**
+ * hak_stat_get() - read one statistic by its dotted name.
+ * @name: a counter ("free.remote", "alloc.small.refill", ...), a total
+ *        ("alloc.total", "free.total", "live.blocks") or a gauge
+ *        ("bytes.mapped", "bytes.committed.peak"); docs/stats.md lists them.
+ *        A leading "stats." is accepted ("stats.free.remote").
+ * @value: where the value goes.
+ *
+ * Counters from other threads are read as they run: each is exact for some
+ * moment.
+ *
+ * Return: 0, or -1 with errno ENOENT for an unknown name, EINVAL for a NULL
+ * argument, ENOSYS when the library was built without statistics.
+ */
+HAK_API int hak_stat_get(const char *name, uint64_t *value);
+
+/**
+ * hak_stats_print() - write the statistics now.
+ * @fd: where to (write(2); nothing is allocated).
+ * @format: "summary" (a readable table) or "json" (docs/stats.md); NULL is
+ *          "summary".
+ *
+ * Return: 0, or -1 with errno EINVAL (bad @fd or @format) or ENOSYS.
+ */
+HAK_API int hak_stats_print(int fd, const char *format);
+
+/**
+ * hak_stats_reset() - set every counter to zero and every peak to the
+ * current value.  Counts made by other threads during the reset may
+ * survive it.
+ */
+HAK_API void hak_stats_reset(void);
 
 #ifdef __cplusplus
 }

@@ -40,7 +40,7 @@ enum hak_route {
 	HAK_ROUTE_MAP,		/* a fresh mapping, never cached */
 };
 
-#define HAK_SITE_HIST 16	/* log2 size buckets: [2^15, 2^16), ..., >= 2^29 */
+#define HAK_SITE_HIST 16	/* log2 size buckets: < 2^16, [2^16, 2^17), ..., >= 2^30 */
 #define HAK_SITE_HIST_SHIFT 15
 
 /* What the core knows about one call site.  Read-only for policies. */
