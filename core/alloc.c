@@ -44,7 +44,7 @@ void *hak_alloc_aligned(size_t align, size_t size, const void *site)
 		int cls = hak_class_aligned(size, align);
 
 		if (cls >= 0)
-			return hak_small_alloc(hak_class_size[cls]);
+			return hak_small_alloc(hak_class_size[cls], site);
 	}
 	return hak_large_alloc(size, align, site);
 }

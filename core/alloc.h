@@ -17,7 +17,7 @@
 HAK_FASTPATH void *hak_alloc(size_t size, const void *site)
 {
 	if (hak_likely(size <= HAK_SMALL_MAX))
-		return hak_small_alloc(size);
+		return hak_small_alloc(size, site);
 	return hak_large_alloc(size, 0, site);
 }
 

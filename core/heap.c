@@ -495,7 +495,7 @@ void hak_heaps_unlock(void)
 
 /* ---- slow paths called from the inline fast paths ---- */
 
-void *hak_small_alloc_slow(size_t size)
+void *hak_small_alloc_slow(size_t size, const void *site)
 {
 	struct hak_heap *h = hak_heap_tls;
 	struct hak_slab *s;
@@ -509,6 +509,7 @@ void *hak_small_alloc_slow(size_t size)
 	if (!s)
 		goto oom;
 	hak_stat_add(HAK_STAT_REFILL, 1);
+	hak_stat_sample_site(site, size);
 	if (++h->refills % POOL_TICK_PERIOD == 0) {
 		hak_pool_tick();
 		hak_policy_idle_purge();

@@ -89,7 +89,7 @@ extern struct hak_heap hak_heap_empty;
 extern struct hak_slab hak_slab_empty;
 extern HAK_TLS struct hak_heap *hak_heap_tls;
 
-void *hak_small_alloc_slow(size_t size) HAK_SLOWPATH;
+void *hak_small_alloc_slow(size_t size, const void *site) HAK_SLOWPATH;
 void hak_free_slow(void *p) HAK_SLOWPATH;
 void hak_slab_emptied(struct hak_slab *s) HAK_SLOWPATH;
 
@@ -102,15 +102,19 @@ struct hak_heap *hak_heaps_first(void);
 void hak_heaps_lock(void);
 void hak_heaps_unlock(void);
 
-/* Pop a block of @size (<= HAK_SMALL_MAX) from this thread's heap. */
-HAK_FASTPATH void *hak_small_alloc(size_t size)
+/*
+ * Pop a block of @size (<= HAK_SMALL_MAX) from this thread's heap.  @site
+ * (the caller's return address) only matters to the slow path, which
+ * samples it for the statistics.
+ */
+HAK_FASTPATH void *hak_small_alloc(size_t size, const void *site)
 {
 	struct hak_heap *h = hak_heap_tls;
 	struct hak_slab *s = h->cur[hak_class_of(size)];
 	void **b = s->free;
 
 	if (hak_unlikely(!b))
-		return hak_small_alloc_slow(size);
+		return hak_small_alloc_slow(size, site);
 	s->free = *b;
 	s->used++;
 	hak_stat_fast(h, HAK_STAT_ALLOC_FAST);

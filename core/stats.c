@@ -131,6 +131,58 @@ void hak_gauge_add(enum hak_gauge g, long n)
 		;
 }
 
+/*
+ * ---- small call sites, sampled at refills ----
+ *
+ * Small blocks carry no header, so they cannot be followed one by one.
+ * Instead each refill (one in every slab's worth of allocations of a
+ * class, at most) records the call site of the allocation that ran the
+ * slab dry: a site's share of the samples estimates its share of small
+ * allocations, weighted towards the classes it keeps refilling.  The cost
+ * is bounded: a try-lock (a sample that finds it taken is dropped, and
+ * counted), a hash probe over SMALL_SITES slots, on refills only.
+ */
+#define SMALL_SITES 128
+#define SMALL_HIST 14	/* log2 size buckets: < 32 B, ..., >= 128 KiB */
+
+struct small_site {
+	const void *addr;
+	uint64_t samples;
+	uint64_t bytes;		/* requested sizes of the samples, summed */
+	uint32_t hist[SMALL_HIST];
+};
+
+static struct small_site small_sites[SMALL_SITES];
+static atomic_flag small_lock = ATOMIC_FLAG_INIT;
+static _Atomic uint64_t small_dropped;
+
+void hak_stat_sample_site(const void *site, size_t size)
+{
+	uint64_t h = (uint64_t)(uintptr_t)site * 0x9e3779b97f4a7c15ULL;
+	unsigned b = 0;
+
+	if (atomic_flag_test_and_set_explicit(&small_lock, memory_order_acquire)) {
+		atomic_fetch_add_explicit(&small_dropped, 1, memory_order_relaxed);
+		return;
+	}
+	while (b + 1 < SMALL_HIST && (size >> (5 + b)))
+		b++;
+	for (unsigned probe = 0; probe < 8; probe++) {
+		struct small_site *s = &small_sites[((h >> 40) + probe) % SMALL_SITES];
+
+		if (s->addr != site && s->addr)
+			continue;
+		s->addr = site;
+		s->samples++;
+		s->bytes += size;
+		s->hist[b]++;
+		atomic_flag_clear_explicit(&small_lock, memory_order_release);
+		return;
+	}
+	atomic_flag_clear_explicit(&small_lock, memory_order_release);
+	atomic_fetch_add_explicit(&small_dropped, 1, memory_order_relaxed);
+}
+
 /* ---- reading ---- */
 
 static uint64_t stat_sum(enum hak_stat s)
@@ -200,6 +252,11 @@ void hak_stats_clear(void)
 		for (struct hak_heap *h = hak_heaps_first(); h; h = h->all_next)
 			atomic_store_explicit(&h->stat[i], 0, memory_order_relaxed);
 	}
+	while (atomic_flag_test_and_set_explicit(&small_lock, memory_order_acquire))
+		;
+	memset(small_sites, 0, sizeof(small_sites));
+	atomic_store(&small_dropped, 0);
+	atomic_flag_clear_explicit(&small_lock, memory_order_release);
 	for (int g = 0; g < HAK_GAUGE_NR; g++)
 		atomic_store_explicit(&hak_gauges[g][1],
 				      atomic_load_explicit(&hak_gauges[g][0], memory_order_relaxed),
@@ -295,7 +352,8 @@ static void keep_top(const struct hak_site *s, void *arg)
 	t->site[i] = *s;
 }
 
-static void out_site_json(struct out *o, const struct hak_site *s)
+/* "addr", "module", "offset" and "symbol" of a call site, by dladdr. */
+static void out_where(struct out *o, const void *addr)
 {
 	Dl_info info;
 	char sym[256];
@@ -303,20 +361,26 @@ static void out_site_json(struct out *o, const struct hak_site *s)
 	uintptr_t offset = 0;
 
 	sym[0] = 0;
-	if (dladdr(s->addr, &info) && info.dli_fname) {
+	if (dladdr(addr, &info) && info.dli_fname) {
 		module = info.dli_fname;
-		offset = (uintptr_t)s->addr - (uintptr_t)info.dli_fbase;
+		offset = (uintptr_t)addr - (uintptr_t)info.dli_fbase;
 		if (info.dli_sname)
 			snprintf(sym, sizeof(sym), "%s+0x%lx", info.dli_sname,
-				 (unsigned long)((uintptr_t)s->addr - (uintptr_t)info.dli_saddr));
+				 (unsigned long)((uintptr_t)addr - (uintptr_t)info.dli_saddr));
 	}
-	out_printf(o, "    {\"addr\": \"%p\", \"module\": ", s->addr);
+	out_printf(o, "\"addr\": \"%p\", \"module\": ", addr);
 	out_json_string(o, module);
 	if (module)
 		out_printf(o, ", \"offset\": \"0x%lx\", \"symbol\": ", (unsigned long)offset);
 	else
 		out_printf(o, ", \"offset\": null, \"symbol\": ");
 	out_json_string(o, sym[0] ? sym : NULL);
+}
+
+static void out_site_json(struct out *o, const struct hak_site *s)
+{
+	out_printf(o, "    {");
+	out_where(o, s->addr);
 	out_printf(o, ", \"allocs\": %llu, \"frees\": %llu, \"bytes\": %llu, "
 		      "\"lifetime_ms_total\": %llu, \"hist\": [",
 		   (unsigned long long)s->allocs, (unsigned long long)s->frees,
@@ -327,6 +391,53 @@ static void out_site_json(struct out *o, const struct hak_site *s)
 			   ((unsigned long long)1 << (HAK_SITE_HIST_SHIFT + b + 1)) - 1,
 			   s->hist[b]);
 	out_printf(o, "]}");
+}
+
+/* The small sites with the most samples, most first, into @top. */
+static int small_top(struct small_site *top, int max)
+{
+	int n = 0;
+
+	/* At exit a thread may hold the lock for a moment; never wait long. */
+	for (int spin = 0; spin < 1000000 &&
+			   atomic_flag_test_and_set_explicit(&small_lock, memory_order_acquire);
+	     spin++)
+		;
+	for (int i = 0; i < SMALL_SITES; i++) {
+		const struct small_site *s = &small_sites[i];
+		int j;
+
+		if (!s->samples || (n == max && s->samples <= top[max - 1].samples))
+			continue;
+		j = n < max ? n++ : max - 1;
+		for (; j > 0 && top[j - 1].samples < s->samples; j--)
+			top[j] = top[j - 1];
+		top[j] = *s;
+	}
+	atomic_flag_clear_explicit(&small_lock, memory_order_release);
+	return n;
+}
+
+static void out_small_sites_json(struct out *o)
+{
+	struct small_site top[TOP_SITES];
+	int n = small_top(top, TOP_SITES);
+
+	out_printf(o, "  \"small_sites\": {\"sampled_at\": \"refill\", \"dropped\": %llu, "
+		      "\"sites\": [",
+		   (unsigned long long)atomic_load(&small_dropped));
+	for (int i = 0; i < n; i++) {
+		out_printf(o, "%s    {", i ? ",\n" : "\n");
+		out_where(o, top[i].addr);
+		out_printf(o, ", \"samples\": %llu, \"bytes\": %llu, \"hist\": [",
+			   (unsigned long long)top[i].samples, (unsigned long long)top[i].bytes);
+		for (int b = 0; b < SMALL_HIST; b++)
+			out_printf(o, "%s{\"le\": %llu, \"count\": %u}", b ? ", " : "",
+				   b == SMALL_HIST - 1 ? 0ULL : (1ULL << (5 + b)) - 1,
+				   top[i].hist[b]);
+		out_printf(o, "]}");
+	}
+	out_printf(o, "%s]},\n", n ? "\n  " : "");
 }
 
 /* ---- the dumps ---- */
@@ -367,7 +478,9 @@ static void dump_json(struct out *o)
 	if (hak_policy_report(report, sizeof(report)) < 0)
 		report[0] = 0;
 	out_json_string(o, report);
-	out_printf(o, "},\n  \"sites\": [");
+	out_printf(o, "},\n");
+	out_small_sites_json(o);
+	out_printf(o, "  \"sites\": [");
 	hak_policy_each_site(keep_top, &top);
 	for (int i = 0; i < top.n; i++) {
 		out_printf(o, i ? ",\n" : "\n");

@@ -85,6 +85,8 @@ void hak_stat_add_to(struct hak_heap *h, enum hak_stat s, uint64_t n);
 /* Count for the calling thread. */
 void hak_stat_add(enum hak_stat s, uint64_t n);
 void hak_gauge_add(enum hak_gauge g, long n);
+/* A small allocation that needed a refill came from @site (stats.c). */
+void hak_stat_sample_site(const void *site, size_t size);
 void hak_stats_init(void);
 /* For the native API (frontends/api.c): 0, or -1 with errno. */
 int hak_stats_get_name(const char *name, uint64_t *value);
@@ -97,6 +99,10 @@ static inline void hak_stat_add_to(struct hak_heap *h, enum hak_stat s, uint64_t
 }
 static inline void hak_stat_add(enum hak_stat s, uint64_t n) { (void)s; (void)n; }
 static inline void hak_gauge_add(enum hak_gauge g, long n) { (void)g; (void)n; }
+static inline void hak_stat_sample_site(const void *site, size_t size)
+{
+	(void)site; (void)size;
+}
 static inline void hak_stats_init(void) { }
 static inline int hak_stats_get_name(const char *name, uint64_t *value)
 {

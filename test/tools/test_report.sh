@@ -333,7 +333,8 @@ if [[ -n $lib && -f $lib ]] && command -v cc >/dev/null; then
 		if grep -q '"hakmem_stats": 1' "$tmp/live.json" 2>/dev/null; then
 			run "$tmp/live.json"
 			expect "live: the report of a real dump" eval \
-				'quiet_success && grep -q "alloc.small.refill" "$tmp/out" && grep -q "free.remote" "$tmp/out"'
+				'quiet_success && grep -q "alloc.small.refill" "$tmp/out" && grep -q "free.remote" "$tmp/out" &&
+				 grep -q "^small call sites, sampled at each refill" "$tmp/out"'
 			expect "live: the dump is JSON with the documented sections" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -342,6 +343,7 @@ for k in ("version", "pid", "elapsed_ms", "config", "counters", "bytes", "policy
     assert k in d, k
 assert d["counters"]["alloc.small.refill"] > 0
 assert d["bytes"]["mapped"]["peak"] > 0
+assert d["small_sites"]["sampled_at"] == "refill" and d["small_sites"]["sites"]
 ' "$tmp/live.json"
 		else
 			skip "live" "the library was built without statistics"
