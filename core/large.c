@@ -162,6 +162,8 @@ static void *large_routed(size_t size, const void *site, bool growing)
 		}
 	}
 	hak_bc_hint(st->index, route == HAK_ROUTE_CACHE ? cls : -1);
+	hak_stat_add(route == HAK_ROUTE_SPAN ? HAK_STAT_ROUTE_SPAN :
+		     route == HAK_ROUTE_CACHE ? HAK_STAT_ROUTE_CACHE : HAK_STAT_ROUTE_MAP, 1);
 	if (!p && route == HAK_ROUTE_CACHE && h != &hak_heap_empty)
 		p = hak_bc_local_get(h, size, site, false);
 	if (p) {

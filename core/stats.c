@@ -70,6 +70,9 @@ static const char *const stat_names[HAK_STAT_NR] = {
 	[HAK_STAT_BC_MISS] = "bigcache.miss",
 	[HAK_STAT_BC_EVICT] = "bigcache.evict",
 	[HAK_STAT_BC_PURGED] = "bigcache.purged_bytes",
+	[HAK_STAT_ROUTE_SPAN] = "policy.route.span",
+	[HAK_STAT_ROUTE_CACHE] = "policy.route.cache",
+	[HAK_STAT_ROUTE_MAP] = "policy.route.map",
 	[HAK_STAT_THREADS] = "threads.heaps",
 };
 

@@ -64,6 +64,9 @@ enum hak_stat {
 	HAK_STAT_BC_MISS,		/* bigcache.miss */
 	HAK_STAT_BC_EVICT,		/* bigcache.evict */
 	HAK_STAT_BC_PURGED,		/* bigcache.purged_bytes */
+	HAK_STAT_ROUTE_SPAN,		/* policy.route.span */
+	HAK_STAT_ROUTE_CACHE,		/* policy.route.cache */
+	HAK_STAT_ROUTE_MAP,		/* policy.route.map */
 	HAK_STAT_THREADS,		/* threads.heaps */
 	HAK_STAT_NR
 };

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hakmem.h>
@@ -219,6 +220,34 @@ START_TEST(reset_clears_counters)
 }
 END_TEST
 
+/* 1 when @j is one whole JSON object: braces balanced, ends with '}'. */
+static int json_complete(const char *j)
+{
+	int depth = 0, in_str = 0, seen = 0;
+	const char *last = NULL;
+
+	for (const char *c = j; *c; c++) {
+		if (in_str) {
+			if (*c == '\\')
+				c++;
+			else if (*c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (*c == '"') {
+			in_str = 1;
+		} else if (*c == '{' || *c == '[') {
+			depth++;
+			seen = 1;
+		} else if (*c == '}' || *c == ']') {
+			if (--depth < 0)
+				return 0;
+			last = c;
+		}
+	}
+	return seen && depth == 0 && last && *last == '}';
+}
+
 /* Read what hak_stats_print writes, through a pipe. */
 static char *print_to_string(const char *format)
 {
@@ -257,31 +286,75 @@ START_TEST(json_dump_has_the_documented_keys)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		ck_assert_msg(strstr(j, keys[i]), "JSON dump lacks %s", keys[i]);
 	ck_assert_msg(strstr(j, "\"allocs\""), "the site table is empty");
-	/* Balanced braces and brackets, outside strings. */
-	int depth = 0, in_str = 0;
-
-	for (const char *c = j; *c; c++) {
-		if (in_str) {
-			if (*c == '\\')
-				c++;
-			else if (*c == '"')
-				in_str = 0;
-			continue;
-		}
-		if (*c == '"')
-			in_str = 1;
-		else if (*c == '{' || *c == '[')
-			depth++;
-		else if (*c == '}' || *c == ']')
-			ck_assert_int_ge(--depth, 0);
-	}
-	ck_assert_int_eq(depth, 0);
+	ck_assert_msg(json_complete(j), "the JSON dump is not one whole object");
 
 	const char *s = print_to_string("summary");
 
 	ck_assert(strstr(s, "hakmem stats"));
 	ck_assert(strstr(s, "free.remote"));
 	ck_assert(strstr(s, "bytes mapped"));
+}
+END_TEST
+
+static _Atomic int spin_stop;
+
+static void *alloc_forever(void *arg)
+{
+	unsigned r = (unsigned)(uintptr_t)arg;
+
+	while (!spin_stop) {
+		void *p[16];
+
+		for (int i = 0; i < 16; i++) {
+			r = r * 1103515245u + 12345u;
+			p[i] = hak_malloc(r % 7 ? 16 + (r >> 8) % 4000 : 100000 + (r >> 8) % 300000);
+		}
+		for (int i = 0; i < 16; i++)
+			hak_free(p[i]);
+	}
+	return NULL;
+}
+
+/*
+ * Dumps while other threads allocate and free, then exit() with them still
+ * running: every dump is whole, and the process ends normally.
+ */
+START_TEST(dump_while_threads_run)
+{
+	pid_t pid;
+	int status;
+
+	if (!stats_built())
+		return;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		pthread_t t[3];
+
+		for (int i = 0; i < 3; i++)
+			if (pthread_create(&t[i], NULL, alloc_forever, (void *)(uintptr_t)(i + 1)))
+				_exit(3);
+		for (int round = 0; round < 20; round++) {
+			static char buf[1 << 16];
+			int fds[2];
+			ssize_t n, len = 0;
+
+			if (pipe(fds) || hak_stats_print(fds[1], "json"))
+				_exit(4);
+			close(fds[1]);
+			while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+				len += n;
+			close(fds[0]);
+			buf[len] = 0;
+			if (!json_complete(buf))
+				_exit(5);
+		}
+		exit(0);	/* the threads are still allocating */
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status), "the child died of signal %d", WTERMSIG(status));
+	ck_assert_msg(WEXITSTATUS(status) == 0, "the child failed with status %d (5: a torn dump)",
+		      WEXITSTATUS(status));
 }
 END_TEST
 
@@ -298,6 +371,7 @@ static Suite *stats_suite(void)
 	tcase_add_test(tc, totals_add_up_when_fast_paths_count);
 	tcase_add_test(tc, reset_clears_counters);
 	tcase_add_test(tc, json_dump_has_the_documented_keys);
+	tcase_add_test(tc, dump_while_threads_run);
 	suite_add_tcase(s, tc);
 	return s;
 }
