@@ -71,6 +71,7 @@ void *hak_resize(void *p, size_t size, const void *site)
 	/* A large block grows or shrinks in place when it can: no copy. */
 	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE && hak_large_resize(p, size)) {
 		hak_stat_add(HAK_STAT_REALLOC_INPLACE, 1);
+		hak_stat_inuse_slow(hak_heap_tls, (int64_t)hak_usable(p) - (int64_t)have);
 		return p;
 	}
 	/* A growing block moves into a span, to grow in place next time. */

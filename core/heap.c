@@ -519,6 +519,7 @@ void *hak_small_alloc_slow(size_t size, const void *site)
 
 	s->free = *b;
 	s->used++;
+	hak_stat_inuse_slow(h, s->block_size);
 	return b;
 oom:
 	errno = ENOMEM;
@@ -600,6 +601,7 @@ void hak_free_other(void *p, struct hak_slab *s)
 		if (atomic_load_explicit(&head->owner, memory_order_relaxed) ==
 		    (uintptr_t)hak_heap_tls) {
 			hak_stat_add_to(hak_heap_tls, HAK_STAT_FREE_TAIL, 1);
+			hak_stat_inuse_slow(hak_heap_tls, -(int64_t)head->block_size);
 			hak_slab_push_local(head, p);
 			return;
 		}
@@ -627,6 +629,7 @@ void hak_free_slow(void *p)
 		owner = (uintptr_t)h | h->flags;
 	if ((owner & ~HAK_SLAB_F_MASK) == (uintptr_t)h) {
 		hak_stat_add_to(h, HAK_STAT_FREE_SLOW, 1);
+		hak_stat_inuse_slow(h, -(int64_t)s->block_size);
 		hak_validate_free(s, p);
 		if (owner & HAK_SLAB_F_FULL) {
 			list_del(&h->full[s->cls], s);
@@ -640,6 +643,8 @@ void hak_free_slow(void *p)
 	} else if (owner == 0 || owner == HAK_OWNER_SPAN) {
 		hak_panic("free(): invalid pointer %p (not a live hakmem block)", p);
 	} else {
+		/* Before the push: after it the slab may be gone. */
+		hak_stat_inuse_slow(h, -(int64_t)s->block_size);
 		free_remote(s, p, owner);
 	}
 	errno = saved;

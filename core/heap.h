@@ -75,14 +75,21 @@ struct hak_heap {
 #endif
 };
 
-/* Count an inline fast-path event (CONFIG_HAKMEM_STATS_FASTPATH only). */
+/*
+ * Count an inline fast-path event, and add @n to the bytes in use; both
+ * only with CONFIG_HAKMEM_STATS_FASTPATH (bytes in use are tracked on every
+ * path then, and only then).
+ */
 #if IS_ENABLED(CONFIG_HAKMEM_STATS_FASTPATH)
-#define hak_stat_fast(h, s)                                                          \
+#define hak_stat_inc_(h, s, n)                                                       \
 	atomic_store_explicit(&(h)->stat[s],                                          \
-			      atomic_load_explicit(&(h)->stat[s], memory_order_relaxed) + 1, \
+			      atomic_load_explicit(&(h)->stat[s], memory_order_relaxed) + (n), \
 			      memory_order_relaxed)
+#define hak_stat_fast(h, s) hak_stat_inc_(h, s, 1)
+#define hak_stat_inuse(h, n) hak_stat_inc_(h, HAK_STAT_INUSE, (uint64_t)(n))
 #else
 #define hak_stat_fast(h, s) ((void)(h))
+#define hak_stat_inuse(h, n) ((void)(h), (void)(n))
 #endif
 
 extern struct hak_heap hak_heap_empty;
@@ -118,6 +125,7 @@ HAK_FASTPATH void *hak_small_alloc(size_t size, const void *site)
 	s->free = *b;
 	s->used++;
 	hak_stat_fast(h, HAK_STAT_ALLOC_FAST);
+	hak_stat_inuse(h, s->block_size);
 	return b;
 }
 
@@ -156,6 +164,7 @@ HAK_FASTPATH void hak_free_block(void *p)
 	if (hak_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
 		       (uintptr_t)hak_heap_tls)) {
 		hak_stat_fast(hak_heap_tls, HAK_STAT_FREE_FAST);
+		hak_stat_inuse(hak_heap_tls, -(int64_t)s->block_size);
 		hak_slab_push_local(s, p);
 		return;
 	}

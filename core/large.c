@@ -193,6 +193,12 @@ static void *large_routed(size_t size, const void *site, bool growing)
 	return p;
 }
 
+static void large_count_alloc(void *p)
+{
+	hak_stat_add(HAK_STAT_LARGE_ALLOC, 1);
+	hak_stat_inuse_slow(hak_heap_tls, (int64_t)hak_large_size(hak_large_hdr_of(p)));
+}
+
 void *hak_large_alloc(size_t size, size_t align, const void *site)
 {
 	void *p;
@@ -209,7 +215,7 @@ void *hak_large_alloc(size_t size, size_t align, const void *site)
 	if (!p)
 		errno = ENOMEM;
 	else
-		hak_stat_add(HAK_STAT_LARGE_ALLOC, 1);
+		large_count_alloc(p);
 	return p;
 }
 
@@ -234,7 +240,7 @@ void *hak_large_alloc_growing(size_t size, const void *site)
 	if (!p)
 		errno = ENOMEM;
 	else
-		hak_stat_add(HAK_STAT_LARGE_ALLOC, 1);
+		large_count_alloc(p);
 	return p;
 }
 
@@ -260,6 +266,8 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 
 	/* Read the header first: a span is reused as soon as it is back. */
 	size_t size = hak_large_size(h);
+
+	hak_stat_inuse_slow(hak_heap_tls, -(int64_t)size);
 	bool span = hak_large_flags(h) & HAK_LARGE_F_SPAN;
 	const void *site = hak_large_site(h);
 	uint64_t birth = hak_large_birth(h);

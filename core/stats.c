@@ -74,6 +74,7 @@ static const char *const stat_names[HAK_STAT_NR] = {
 	[HAK_STAT_ROUTE_CACHE] = "policy.route.cache",
 	[HAK_STAT_ROUTE_MAP] = "policy.route.map",
 	[HAK_STAT_THREADS] = "threads.heaps",
+	[HAK_STAT_INUSE] = "bytes.in_use",
 };
 
 static const char *const gauge_names[HAK_GAUGE_NR] = {
@@ -101,6 +102,8 @@ static uint64_t start_ms;
 
 static bool stat_shown(int i)
 {
+	if (i == HAK_STAT_INUSE)
+		return false;	/* shown with the gauges */
 	return FAST || (i != HAK_STAT_ALLOC_FAST && i != HAK_STAT_FREE_FAST);
 }
 
@@ -230,6 +233,10 @@ int hak_stats_get_name(const char *name, uint64_t *value)
 			*value = d[i];
 			return 0;
 		}
+	}
+	if (FAST && !strcmp(n, "bytes.in_use")) {
+		*value = v[HAK_STAT_INUSE];
+		return 0;
 	}
 	for (int g = 0; g < HAK_GAUGE_NR; g++) {
 		size_t len = strlen(gauge_names[g]);
@@ -463,19 +470,29 @@ static void dump_json(struct out *o)
 		   HAK_SS_SIZE, HAK_SLAB_SIZE, (size_t)HAK_SMALL_MAX,
 		   (unsigned long long)hak_opts.purge_delay_ms,
 		   IS_ENABLED(CONFIG_HAKMEM_STATS_FASTPATH) ? "true" : "false");
-	out_printf(o, "  \"counters\": {\n");
-	for (int i = 0; FAST && i < D_NR; i++)
-		out_printf(o, "    \"%s\": %llu,\n", derived_names[i], (unsigned long long)d[i]);
-	for (int i = 0; i < HAK_STAT_NR; i++)
-		if (stat_shown(i))
-			out_printf(o, "    \"%s\": %llu%s\n", stat_names[i],
-				   (unsigned long long)v[i], i + 1 < HAK_STAT_NR ? "," : "");
+	out_printf(o, "  \"counters\": {");
+	const char *sep = "\n";
+
+	for (int i = 0; FAST && i < D_NR; i++, sep = ",\n")
+		out_printf(o, "%s    \"%s\": %llu", sep, derived_names[i], (unsigned long long)d[i]);
+	for (int i = 0; i < HAK_STAT_NR; i++) {
+		if (!stat_shown(i))
+			continue;
+		out_printf(o, "%s    \"%s\": %llu", sep, stat_names[i], (unsigned long long)v[i]);
+		sep = ",\n";
+	}
+	out_printf(o, "\n");
 	out_printf(o, "  },\n  \"bytes\": {");
 	for (int g = 0; g < HAK_GAUGE_NR; g++)
 		out_printf(o, "%s\"%s\": {\"current\": %ld, \"peak\": %ld}", g ? ", " : "",
 			   gauge_names[g], atomic_load(&hak_gauges[g][0]),
 			   atomic_load(&hak_gauges[g][1]));
-	out_printf(o, ", \"in_use\": null},\n  \"policy\": {\"name\": ");
+	if (FAST)
+		out_printf(o, ", \"in_use\": {\"current\": %lld, \"peak\": null}",
+			   (long long)v[HAK_STAT_INUSE]);
+	else
+		out_printf(o, ", \"in_use\": null");
+	out_printf(o, "},\n  \"policy\": {\"name\": ");
 	out_json_string(o, hak_opts.policy ? hak_opts.policy->name : NULL);
 	out_printf(o, ", \"report\": ");
 	if (hak_policy_report(report, sizeof(report)) < 0)
@@ -515,6 +532,8 @@ static void dump_summary(struct out *o)
 	for (int g = 0; g < HAK_GAUGE_NR; g++)
 		out_printf(o, "  bytes %-20s %14ld   (peak %ld)\n", gauge_names[g],
 			   atomic_load(&hak_gauges[g][0]), atomic_load(&hak_gauges[g][1]));
+	if (FAST)
+		out_printf(o, "  bytes %-20s %14lld\n", "in_use", (long long)v[HAK_STAT_INUSE]);
 	if (hak_policy_report(report, sizeof(report)) < 0)
 		report[0] = 0;
 	out_printf(o, "  %s\n", report);

@@ -174,9 +174,10 @@ START_TEST(totals_add_up_when_fast_paths_count)
 		ck_assert_int_eq(errno, ENOENT);
 		return;
 	}
-	uint64_t a0, f0, a1, live1, f1, live2;
+	uint64_t a0, f0, a1, live1, f1, live2, use0, use1, use2, usable = 0;
 	int nulls = 0;
 
+	hak_stat_get("bytes.in_use", &use0);
 	hak_stat_get("alloc.total", &a0);
 	hak_stat_get("free.total", &f0);
 	hak_stat_get("live.blocks", &live0);
@@ -186,15 +187,21 @@ START_TEST(totals_add_up_when_fast_paths_count)
 		nulls += !(b[i] = hak_malloc(i % 7 ? 24 + (size_t)i : 200000));
 	hak_stat_get("alloc.total", &a1);
 	hak_stat_get("live.blocks", &live1);
+	hak_stat_get("bytes.in_use", &use1);
+	for (int i = 0; i < N; i++)
+		usable += hak_usable_size(b[i]);
 	for (int i = 0; i < N; i++)
 		hak_free(b[i]);
 	hak_stat_get("free.total", &f1);
 	hak_stat_get("live.blocks", &live2);
+	hak_stat_get("bytes.in_use", &use2);
 	ck_assert_int_eq(nulls, 0);
 	ck_assert_uint_eq(a1 - a0, N);
 	ck_assert_uint_eq(live1 - live0, N);
 	ck_assert_uint_eq(f1 - f0, N);
 	ck_assert_uint_eq(live2, live0);
+	ck_assert_uint_eq(use1 - use0, usable);
+	ck_assert_uint_eq(use2, use0);
 	uint64_t local, remote, large, total;
 
 	hak_stat_get("free.local", &local);
