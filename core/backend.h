@@ -13,6 +13,16 @@
 #include <hakmem_backend.h>
 
 extern const struct hak_backend_ops hak_backend_mmap;
+extern const struct hak_backend_ops hak_backend_fault;
+
+/*
+ * Fault injection (backends/fault.c, CONFIG_HAKMEM_BACKEND_FAULT): fail
+ * @count reserve or extend calls after the next @after succeed; @count 0
+ * disarms, ~0u fails every call from then on.
+ */
+void hak_fault_arm(unsigned after, unsigned count);
+/* Reserve and extend calls made so far. */
+unsigned long hak_fault_calls(void);
 
 /* The active backend (set before the first reservation, never changed). */
 extern const struct hak_backend_ops *hak_backend;

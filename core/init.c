@@ -35,7 +35,8 @@
 #include "policy.h"
 
 _Atomic int hak_init_state;
-const struct hak_backend_ops *hak_backend = &hak_backend_mmap;
+const struct hak_backend_ops *hak_backend =
+	IS_ENABLED(CONFIG_HAKMEM_BACKEND_FAULT) ? &hak_backend_fault : &hak_backend_mmap;
 
 static pthread_key_t heap_key;
 static _Atomic int heap_key_ready;
