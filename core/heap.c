@@ -519,6 +519,7 @@ void *hak_small_alloc_slow(size_t size, const void *site)
 
 	s->free = *b;
 	s->used++;
+	b[1] = NULL;
 	hak_stat_inuse_slow(h, s->block_size);
 	return b;
 oom:
@@ -550,6 +551,7 @@ static void free_remote(struct hak_slab *s, void *p, uintptr_t owner)
 
 	if (owner & HAK_SLAB_F_FULL)
 		hint = &((struct hak_heap *)(owner & ~HAK_SLAB_F_MASK))->remote_hint[s->cls];
+	((uintptr_t *)p)[1] = hak_free_key;
 	do {
 		*(void **)p = old;
 	} while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, p,
@@ -585,6 +587,25 @@ static bool heap_adopt_on_free(struct hak_heap *h, struct hak_slab *s)
 	slab_collect(s);
 	list_push(&h->partial[s->cls], s);
 	return true;
+}
+
+uintptr_t hak_free_key = 0x5bd1e9955bd1e995ULL | 1;
+
+/*
+ * A local free found the freed-block key in @p: stop if @p is on the
+ * slab's free list (a double free), else free it (the program stored the
+ * key's value there, or the first free went to another thread's list).
+ */
+void hak_free_suspect(struct hak_slab *s, void *p)
+{
+	uint32_t n = 0;
+
+	for (void **b = s->free; b && n <= s->capacity; b = *b, n++)
+		if (b == p)
+			hak_panic("free(): double free of %p (block of %u bytes)", p,
+				  s->block_size);
+	((uintptr_t *)p)[1] = 0;
+	hak_slab_push_local(s, p);
 }
 
 /*
@@ -636,10 +657,7 @@ void hak_free_slow(void *p)
 			atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_relaxed);
 			list_push(&h->partial[s->cls], s);
 		}
-		*(void **)p = s->free;
-		s->free = p;
-		if (--s->used == 0)
-			hak_slab_emptied(s);
+		hak_slab_push_local(s, p);
 	} else if (owner == 0 || owner == HAK_OWNER_SPAN) {
 		hak_panic("free(): invalid pointer %p (not a live hakmem block)", p);
 	} else {

@@ -73,6 +73,21 @@ static void fork_release(void)
 	hak_policy_unlock();
 }
 
+/* A per-process freed-block key (heap.h): unpredictable enough that a
+ * program does not store it by chance, odd so that no pointer equals it. */
+static void hak_free_key_init(void)
+{
+	struct timespec ts;
+	uint64_t k;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	k = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid() << 17 ^
+	    (uint64_t)(uintptr_t)&ts;
+	k *= 0x9e3779b97f4a7c15ULL;
+	k ^= k >> 29;
+	hak_free_key = (uintptr_t)k | 1;
+}
+
 void hak_init_slow(void)
 {
 	int expect = HAK_INIT_NONE;
@@ -84,6 +99,7 @@ void hak_init_slow(void)
 		return;
 	}
 	hak_sizeclass_init();
+	hak_free_key_init();
 	atomic_store_explicit(&hak_init_state, HAK_INIT_DONE, memory_order_release);
 
 	/* From here on, allocation works; the calls below may allocate. */

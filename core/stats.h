@@ -12,7 +12,7 @@
  *
  * The slow paths count always.  The inline fast paths (a malloc served
  * from the current slab, a free pushed onto a slab of this thread) count
- * only with CONFIG_HAKMEM_STATS_FASTPATH, which costs 16 instructions
+ * only with CONFIG_HAKMEM_STATS_FASTPATH, which costs 17 instructions
  * per malloc+free pair (docs/stats.md).  With CONFIG_HAKMEM_STATS off every
  * call below is an empty inline and compiles away.
  *

@@ -195,6 +195,32 @@ START_TEST(small_blocks_are_16_aligned_and_headerless)
 }
 END_TEST
 
+/* Every build: a second local free of a small block stops the program. */
+START_TEST(small_double_free_is_caught)
+{
+	void *keep = hak_malloc(64), *p = hak_malloc(64);
+
+	hak_free(p);
+	hak_free(keep);
+	hak_free(p);	/* SIGABRT here */
+}
+END_TEST
+
+/* A live block whose second word happens to hold the key frees normally. */
+START_TEST(key_in_a_live_block_is_no_double_free)
+{
+	uintptr_t *p = hak_malloc(32);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p[1], 0);	/* malloc cleared the "freed" mark */
+	p[1] = hak_free_key;
+	hak_free(p);
+	ck_assert_ptr_eq(hak_malloc(32), p);
+	ck_assert_uint_eq(p[1], 0);
+	hak_free(p);
+}
+END_TEST
+
 /* ---- pool ---- */
 
 START_TEST(pool_slabs_and_spans)
@@ -680,6 +706,8 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, slab_fills_and_counts);
 	tcase_add_test(tc, free_list_is_lifo);
 	tcase_add_test(tc, small_blocks_are_16_aligned_and_headerless);
+	tcase_add_test_raise_signal(tc, small_double_free_is_caught, SIGABRT);
+	tcase_add_test(tc, key_in_a_live_block_is_no_double_free);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pool");
