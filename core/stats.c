@@ -407,12 +407,12 @@ static void out_site_json(struct out *o, const struct hak_site *s)
 static int small_top(struct small_site *top, int max)
 {
 	int n = 0;
+	bool locked = false;
 
-	/* At exit a thread may hold the lock for a moment; never wait long. */
-	for (int spin = 0; spin < 1000000 &&
-			   atomic_flag_test_and_set_explicit(&small_lock, memory_order_acquire);
-	     spin++)
-		;
+	/* At exit a thread may hold the lock for a moment; never wait long
+	 * (without it the copy may see a site half updated: a report). */
+	for (int spin = 0; spin < 1000000 && !locked; spin++)
+		locked = !atomic_flag_test_and_set_explicit(&small_lock, memory_order_acquire);
 	for (int i = 0; i < SMALL_SITES; i++) {
 		const struct small_site *s = &small_sites[i];
 		int j;
@@ -424,7 +424,8 @@ static int small_top(struct small_site *top, int max)
 			top[j] = top[j - 1];
 		top[j] = *s;
 	}
-	atomic_flag_clear_explicit(&small_lock, memory_order_release);
+	if (locked)
+		atomic_flag_clear_explicit(&small_lock, memory_order_release);
 	return n;
 }
 
