@@ -14,6 +14,10 @@
 
 extern const struct hak_backend_ops hak_backend_mmap;
 extern const struct hak_backend_ops hak_backend_fault;
+extern const struct hak_backend_ops hak_backend_static;
+
+/* Bytes the static backend still has free (backends/static.c). */
+size_t hak_static_free_bytes(void);
 
 /*
  * Fault injection (backends/fault.c, CONFIG_HAKMEM_BACKEND_FAULT): fail

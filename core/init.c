@@ -36,6 +36,7 @@
 
 _Atomic int hak_init_state;
 const struct hak_backend_ops *hak_backend =
+	IS_ENABLED(CONFIG_HAKMEM_USE_STATIC) ? &hak_backend_static :
 	IS_ENABLED(CONFIG_HAKMEM_BACKEND_FAULT) ? &hak_backend_fault : &hak_backend_mmap;
 
 static pthread_key_t heap_key;
