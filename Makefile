@@ -76,6 +76,19 @@ autoconf-h  := $(confpre)include/generated/autoconf.h
 subdirs := core $(patsubst %/Makefile,%,$(wildcard policies/Makefile)) \
 	   backends frontends
 
+# SANITIZE=undefined (or another -fsanitize= list): build and test with
+# those sanitizers, stopping at the first report.  Instrumented objects
+# must not mix with ordinary ones, so it needs a build directory of its
+# own, and the test configurations go under it.
+ifneq ($(SANITIZE),)
+ifeq ($(O),)
+$(error SANITIZE= needs a build directory of its own: make test O=build/san SANITIZE=$(SANITIZE))
+endif
+override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+DEBUG_O ?= $(O)/debug
+MINIMAL_O ?= $(O)/minimal
+endif
+
 # The make test configurations beside the default one.
 DEBUG_O ?= build/debug
 MINIMAL_O ?= build/minimal
@@ -399,6 +412,7 @@ help:
 	@echo '  O=DIR              - put .config, include/generated/ and all outputs in DIR'
 	@echo '  V=1                - print full commands'
 	@echo '  CFLAGS=...         - optimisation and debug flags (default: -O2 -g)'
+	@echo '  SANITIZE=LIST      - build with -fsanitize=LIST, e.g. make test O=build/san SANITIZE=undefined'
 	@echo '  DEBUG_O=DIR        - where make test builds the debug configuration ($(DEBUG_O))'
 	@echo '  MINIMAL_O=DIR      - where make test builds the minimal configuration ($(MINIMAL_O))'
 	@echo '  TEST_TIMEOUT=S     - seconds each test program may run ($(TEST_TIMEOUT))'
