@@ -344,6 +344,13 @@ test check:
 	fi
 	$(Q)sh scripts/test-summary.sh $(test-results)
 
+# A long randomised multi-threaded run under hakmem that prints RSS and the
+# mapping count each second, then where RSS ends (not part of make test).
+SOAK_SECONDS ?= 600
+PHONY += soak
+soak: libs $(outdir)/tools/soak
+	LD_PRELOAD=$(abspath $(outdir))/libhakmem.so $(outdir)/tools/soak -t 4 -s $(SOAK_SECONDS)
+
 PHONY += install-deps
 install-deps:
 	$(Q)sh scripts/install-deps.sh all
@@ -412,6 +419,7 @@ help:
 	@echo '  O=DIR              - put .config, include/generated/ and all outputs in DIR'
 	@echo '  V=1                - print full commands'
 	@echo '  CFLAGS=...         - optimisation and debug flags (default: -O2 -g)'
+	@echo '  soak               - tools/soak under hakmem for SOAK_SECONDS (600): RSS and mappings each second'
 	@echo '  SANITIZE=LIST      - build with -fsanitize=LIST, e.g. make test O=build/san SANITIZE=undefined'
 	@echo '  DEBUG_O=DIR        - where make test builds the debug configuration ($(DEBUG_O))'
 	@echo '  MINIMAL_O=DIR      - where make test builds the minimal configuration ($(MINIMAL_O))'

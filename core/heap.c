@@ -281,6 +281,9 @@ static struct hak_slab *heap_new_slab(struct hak_heap *h, unsigned cls)
 		s = hak_pool_take_slab(hak_class_units[cls]);
 		if (!s)
 			return NULL;
+		/* Going to the pool is rare enough to give the BigCache's
+		 * delayed purge its chance too (the pool purged itself). */
+		hak_policy_idle_purge();
 		hak_stat_add_to(h, HAK_STAT_REFILL_POOL, 1);
 		hak_stat_add_to(h, HAK_STAT_SLAB_NEW, 1);
 	}
