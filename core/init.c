@@ -113,6 +113,9 @@ void hak_init_slow(void)
 	}
 	pthread_atfork(fork_prepare, fork_release, fork_release);
 	hak_options_init();
+	if (!IS_ENABLED(CONFIG_HAKMEM_BACKEND_FAULT) && getenv("HAKMEM_FAULT_N"))
+		hak_warn("HAKMEM_FAULT_N: fault injection is not compiled into this build "
+			 "(CONFIG_HAKMEM_BACKEND_FAULT); ignored");
 	hak_policy_init();
 	hak_stats_init();
 }

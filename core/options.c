@@ -470,8 +470,8 @@ int hak_option_set(const char *key, const char *value, const char *where)
 				return 0;
 			}
 		}
-		return key_error(-EINVAL, where, key, "'%s' is not one of: none, summary (or 0, 1)",
-				 value);
+		return key_error(-EINVAL, where, key,
+				 "'%s' is not one of: none, summary, json (or 0, 1)", value);
 	case HAK_OPT_SIZE_LIST: {
 		char buf[256];
 		const char *items[HAK_PARAM_LIST_MAX + 1];

@@ -1184,6 +1184,38 @@ START_TEST(option_sizes)
 }
 END_TEST
 
+/* stats: none, summary or json (or a boolean); anything else, one line. */
+START_TEST(option_stats_choices)
+{
+	static const struct {
+		const char *text;
+		int mode;
+	} good[] = {
+		{ "none", HAK_STATS_NONE }, { "summary", HAK_STATS_SUMMARY },
+		{ "JSON", HAK_STATS_JSON }, { "0", HAK_STATS_NONE }, { "1", HAK_STATS_SUMMARY },
+	};
+
+	for (unsigned i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int rc = set("stats", good[i].text);
+
+		if (!IS_ENABLED(CONFIG_HAKMEM_STATS) && good[i].mode != HAK_STATS_NONE) {
+			ck_assert_int_eq(rc, -EINVAL);
+			check_line(0, "test", 0, "stats", "CONFIG_HAKMEM_STATS", NULL);
+			continue;
+		}
+		ck_assert_msg(rc == 0, "'%s': %s", good[i].text, output);
+		expect_lines(0);
+		ck_assert_int_eq(hak_opts.stats, good[i].mode);
+	}
+	hak_opts.stats = HAK_STATS_NONE;
+	ck_assert_int_eq(set("stats", "xml"), -EINVAL);
+	expect_lines(1);
+	check_line(0, "test", 0, "stats", "'xml'", "none, summary, json", NULL);
+	ck_assert_int_eq(hak_opts.stats, HAK_STATS_NONE);
+	hak_opts.stats = before.stats;
+}
+END_TEST
+
 START_TEST(option_bools)
 {
 	static const char *const yes[] = { "true", "yes", "on", "1", "TRUE" };
@@ -1313,6 +1345,7 @@ static Suite *profile_suite(void)
 	tc = tcase_create("options");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, option_sizes);
+	tcase_add_test(tc, option_stats_choices);
 	tcase_add_test(tc, option_bools);
 	suite_add_tcase(s, tc);
 	return s;
