@@ -387,20 +387,29 @@ static void out_where(struct out *o, const void *addr)
 	out_json_string(o, sym[0] ? sym : NULL);
 }
 
+/*
+ * A size histogram: bucket b holds sizes below 2^(@shift + b) (and at or
+ * above the bucket before); the last one, "le" 0, everything larger.
+ */
+static void out_hist(struct out *o, const uint32_t *hist, int n, unsigned shift)
+{
+	out_printf(o, "\"hist\": [");
+	for (int b = 0; b < n; b++)
+		out_printf(o, "%s{\"le\": %llu, \"count\": %u}", b ? ", " : "",
+			   b == n - 1 ? 0ULL : (1ULL << (shift + (unsigned)b)) - 1, hist[b]);
+	out_printf(o, "]");
+}
+
 static void out_site_json(struct out *o, const struct hak_site *s)
 {
 	out_printf(o, "    {");
 	out_where(o, s->addr);
 	out_printf(o, ", \"allocs\": %llu, \"frees\": %llu, \"bytes\": %llu, "
-		      "\"lifetime_ms_total\": %llu, \"hist\": [",
+		      "\"lifetime_ms_total\": %llu, ",
 		   (unsigned long long)s->allocs, (unsigned long long)s->frees,
 		   (unsigned long long)s->bytes, (unsigned long long)s->lifetime_ms);
-	for (int b = 0; b < HAK_SITE_HIST; b++)
-		out_printf(o, "%s{\"le\": %llu, \"count\": %u}", b ? ", " : "",
-			   b == HAK_SITE_HIST - 1 ? 0ULL :
-			   ((unsigned long long)1 << (HAK_SITE_HIST_SHIFT + b + 1)) - 1,
-			   s->hist[b]);
-	out_printf(o, "]}");
+	out_hist(o, s->hist, HAK_SITE_HIST, HAK_SITE_HIST_SHIFT + 1);
+	out_printf(o, "}");
 }
 
 /* The small sites with the most samples, most first, into @top. */
@@ -440,13 +449,10 @@ static void out_small_sites_json(struct out *o)
 	for (int i = 0; i < n; i++) {
 		out_printf(o, "%s    {", i ? ",\n" : "\n");
 		out_where(o, top[i].addr);
-		out_printf(o, ", \"samples\": %llu, \"bytes\": %llu, \"hist\": [",
+		out_printf(o, ", \"samples\": %llu, \"bytes\": %llu, ",
 			   (unsigned long long)top[i].samples, (unsigned long long)top[i].bytes);
-		for (int b = 0; b < SMALL_HIST; b++)
-			out_printf(o, "%s{\"le\": %llu, \"count\": %u}", b ? ", " : "",
-				   b == SMALL_HIST - 1 ? 0ULL : (1ULL << (5 + b)) - 1,
-				   top[i].hist[b]);
-		out_printf(o, "]}");
+		out_hist(o, top[i].hist, SMALL_HIST, 5);
+		out_printf(o, "}");
 	}
 	out_printf(o, "%s]},\n", n ? "\n  " : "");
 }
