@@ -48,7 +48,7 @@ static unsigned *counts;	/* [site][class] */
 static unsigned nsites, per_class;
 static size_t classes[HAK_PARAM_LIST_MAX];
 static unsigned nclasses;
-static size_t cached_bytes;
+static size_t cached_bytes __hak_cacheline_aligned;
 static _Atomic uint32_t bc_gen;		/* bumped when the classes move */
 /* Per site: (generation << 8 | class + 1) of its last routed request if it
  * went to the BigCache, else 0.  Written under the lock, read without. */

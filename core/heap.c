@@ -42,22 +42,22 @@
 #include "validate.h"
 #include "policy.h"
 
-struct hak_slab hak_slab_empty;
+struct hak_slab hak_slab_empty __hak_read_mostly;
 /* Every class of the empty heap is dry, so a thread's first malloc goes slow. */
-struct hak_heap hak_heap_empty = {
+struct hak_heap hak_heap_empty __hak_read_mostly = {
 	.cur = { [0 ... HAK_NCLASS_MAX - 1] = &hak_slab_empty },
 };
 HAK_TLS struct hak_heap *hak_heap_tls = &hak_heap_empty;
 
-static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t heap_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_heap *heap_pool;	/* heaps of exited threads */
 static struct hak_heap *_Atomic all_heaps;	/* every heap, for the BigCache purge */
 static char *heap_chunk;		/* carving area for new heaps */
 static size_t heap_chunk_left;
 
-static pthread_mutex_t abandon_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t abandon_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_slab *abandoned[HAK_NCLASS_MAX];
-static _Atomic unsigned abandoned_count;
+static _Atomic unsigned abandoned_count __hak_cacheline_aligned;
 
 /* A variable, not the macro: 0 is a valid setting. */
 static const unsigned heap_empty_max = CONFIG_HAKMEM_HEAP_EMPTY_SLABS;
@@ -512,8 +512,11 @@ void *hak_small_alloc_slow(size_t size, const void *site)
 	if (!s)
 		goto oom;
 	hak_stat_add(HAK_STAT_REFILL, 1);
-	hak_stat_sample_site(site, size);
+	/* Shared state is touched on one refill in POOL_TICK_PERIOD only:
+	 * with every refill writing the same lines, threads on different
+	 * cores would spend their time passing those lines around. */
 	if (++h->refills % POOL_TICK_PERIOD == 0) {
+		hak_stat_sample_site(site, size);
 		hak_pool_tick();
 		hak_policy_idle_purge();
 	}
@@ -592,7 +595,7 @@ static bool heap_adopt_on_free(struct hak_heap *h, struct hak_slab *s)
 	return true;
 }
 
-uintptr_t hak_free_key = 0x5bd1e9955bd1e995ULL | 1;
+uintptr_t hak_free_key __hak_read_mostly = 0x5bd1e9955bd1e995ULL | 1;
 
 /*
  * A local free found the freed-block key in @p: stop if @p is on the

@@ -34,8 +34,8 @@
 #include "options.h"
 #include "policy.h"
 
-_Atomic int hak_init_state;
-const struct hak_backend_ops *hak_backend =
+_Atomic int hak_init_state __hak_read_mostly;
+const struct hak_backend_ops *hak_backend __hak_read_mostly =
 	IS_ENABLED(CONFIG_HAKMEM_USE_STATIC) ? &hak_backend_static :
 	IS_ENABLED(CONFIG_HAKMEM_BACKEND_FAULT) ? &hak_backend_fault : &hak_backend_mmap;
 

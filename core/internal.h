@@ -29,6 +29,24 @@
 #define HAK_HIDDEN   __attribute__((visibility("hidden")))
 #define HAK_TLS      __thread __attribute__((tls_model("initial-exec")))
 
+/*
+ * Where global data sits, the kernel's way.  Two threads on different
+ * cores that write one cache line pass it back and forth; a thread that
+ * writes a line the others only read makes every one of them miss.  So:
+ *   __hak_cacheline_aligned  shared data that threads write (locks,
+ *       shared counters): each such object starts a line of its own, in a
+ *       section where every object does, so none shares a line with any
+ *       other or with the tables below;
+ *   __hak_read_mostly  written at start-up, read on every call (the size
+ *       class table, the options, the double-free key): kept together, in
+ *       lines that nothing written later shares.
+ */
+#define HAK_CACHELINE 64
+#define __hak_cacheline_aligned \
+	__attribute__((aligned(HAK_CACHELINE), section(".data.hak_cacheline_aligned")))
+#define __hak_read_mostly \
+	__attribute__((aligned(HAK_CACHELINE), section(".data.hak_read_mostly")))
+
 #define HAK_ALIGN_UP(x, a)   (((x) + ((a) - 1)) & ~((uintptr_t)(a) - 1))
 #define HAK_ALIGN_DOWN(x, a) ((x) & ~((uintptr_t)(a) - 1))
 

@@ -24,7 +24,7 @@
 #include "options.h"
 
 /* Usable values before hak_options_init() runs (the core reads some early). */
-struct hak_options hak_opts = {
+struct hak_options hak_opts __hak_read_mostly = {
 	.purge_delay_ms = CONFIG_HAKMEM_PURGE_DELAY_MS,
 	.purge_batch = 64,
 	.epoch_events = CONFIG_HAKMEM_POLICY_EPOCH,

@@ -51,7 +51,7 @@ const struct hak_policy *const hak_policies[] = {
 #define NR_POLICIES (IS_ENABLED(CONFIG_HAKMEM_POLICY_FIXED) + \
 		     IS_ENABLED(CONFIG_HAKMEM_POLICY_ELO) + IS_ENABLED(CONFIG_HAKMEM_POLICY_EVO))
 
-static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t policy_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
 static const struct hak_policy *active;
 static void *active_state;
 /*

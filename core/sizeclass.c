@@ -8,10 +8,10 @@
  */
 #include "sizeclass.h"
 
-uint8_t hak_size_class[(HAK_SMALL_MAX >> 4) + 1];
-uint32_t hak_class_size[HAK_NCLASS_MAX];
-uint8_t hak_class_units[HAK_NCLASS_MAX];
-unsigned hak_nclass;
+uint8_t hak_size_class[(HAK_SMALL_MAX >> 4) + 1] __hak_read_mostly;
+uint32_t hak_class_size[HAK_NCLASS_MAX] __hak_read_mostly;
+uint8_t hak_class_units[HAK_NCLASS_MAX] __hak_read_mostly;
+unsigned hak_nclass __hak_read_mostly;
 
 void hak_sizeclass_init(void)
 {

@@ -29,8 +29,24 @@
 #include "options.h"
 #include "policy.h"
 
-_Atomic uint64_t hak_stats_shared[HAK_STAT_NR];
-_Atomic long hak_gauges[HAK_GAUGE_NR][2];
+/*
+ * Counts of threads without a heap (a thread that only frees has none) and
+ * of the pool.  Striped by thread, each stripe in lines of its own, so that
+ * threads that only free do not all add into one cache line.
+ */
+#define SHARED_STRIPES 16
+static struct {
+	_Alignas(HAK_CACHELINE) _Atomic uint64_t v[HAK_STAT_NR];
+} stats_shared[SHARED_STRIPES] __hak_cacheline_aligned;
+
+static _Atomic uint64_t *shared_stripe(void)
+{
+	/* The address of a thread's TLS tells threads apart at no cost. */
+	uint64_t k = (uint64_t)(uintptr_t)&hak_heap_tls * 0x9e3779b97f4a7c15ULL;
+
+	return stats_shared[k >> 60].v;
+}
+_Atomic long hak_gauges[HAK_GAUGE_NR][2] __hak_cacheline_aligned;
 
 static const char *const stat_names[HAK_STAT_NR] = {
 	[HAK_STAT_ALLOC_FAST] = "alloc.small.fast",
@@ -118,7 +134,7 @@ void hak_stat_add_to(struct hak_heap *h, enum hak_stat s, uint64_t n)
 				      memory_order_relaxed);
 		return;
 	}
-	atomic_fetch_add_explicit(&hak_stats_shared[s], n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&shared_stripe()[s], n, memory_order_relaxed);
 }
 
 void hak_stat_add(enum hak_stat s, uint64_t n)
@@ -141,12 +157,14 @@ void hak_gauge_add(enum hak_gauge g, long n)
  * ---- small call sites, sampled at refills ----
  *
  * Small blocks carry no header, so they cannot be followed one by one.
- * Instead each refill (one in every slab's worth of allocations of a
- * class, at most) records the call site of the allocation that ran the
- * slab dry: a site's share of the samples estimates its share of small
- * allocations, weighted towards the classes it keeps refilling.  The cost
- * is bounded: a try-lock (a sample that finds it taken is dropped, and
- * counted), a hash probe over SMALL_SITES slots, on refills only.
+ * Instead one refill in 32 of each thread (a refill comes once in a
+ * page's or a slab's worth of allocations of a class, at most) records the
+ * call site of the allocation that ran the slab dry: a site's share of the
+ * samples estimates its share of small allocations, weighted towards the
+ * classes it keeps refilling.  The cost is bounded: a try-lock (a sample
+ * that finds it taken is dropped, and counted), a hash probe over
+ * SMALL_SITES slots, on sampled refills only.  Sampling every refill
+ * made the lock's cache line the busiest of the program on many cores.
  */
 #define SMALL_SITES 128
 #define SMALL_HIST 14	/* log2 size buckets: < 32 B, ..., >= 128 KiB */
@@ -158,9 +176,9 @@ struct small_site {
 	uint32_t hist[SMALL_HIST];
 };
 
-static struct small_site small_sites[SMALL_SITES];
-static atomic_flag small_lock = ATOMIC_FLAG_INIT;
-static _Atomic uint64_t small_dropped;
+static struct small_site small_sites[SMALL_SITES] __hak_cacheline_aligned;
+static atomic_flag small_lock __hak_cacheline_aligned = ATOMIC_FLAG_INIT;
+static _Atomic uint64_t small_dropped __hak_cacheline_aligned;
 
 void hak_stat_sample_site(const void *site, size_t size)
 {
@@ -193,7 +211,10 @@ void hak_stat_sample_site(const void *site, size_t size)
 
 static uint64_t stat_sum(enum hak_stat s)
 {
-	uint64_t v = atomic_load_explicit(&hak_stats_shared[s], memory_order_relaxed);
+	uint64_t v = 0;
+
+	for (int i = 0; i < SHARED_STRIPES; i++)
+		v += atomic_load_explicit(&stats_shared[i].v[s], memory_order_relaxed);
 
 	for (struct hak_heap *h = hak_heaps_first(); h; h = h->all_next)
 		v += atomic_load_explicit(&h->stat[s], memory_order_relaxed);
@@ -258,7 +279,8 @@ int hak_stats_get_name(const char *name, uint64_t *value)
 void hak_stats_clear(void)
 {
 	for (int i = 0; i < HAK_STAT_NR; i++) {
-		atomic_store_explicit(&hak_stats_shared[i], 0, memory_order_relaxed);
+		for (int k = 0; k < SHARED_STRIPES; k++)
+			atomic_store_explicit(&stats_shared[k].v[i], 0, memory_order_relaxed);
 		for (struct hak_heap *h = hak_heaps_first(); h; h = h->all_next)
 			atomic_store_explicit(&h->stat[i], 0, memory_order_relaxed);
 	}

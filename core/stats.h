@@ -7,8 +7,9 @@
  * atomics, so a reader is defined; no locked instruction), and a reader
  * sums the arrays of every heap ever made (heaps are never freed and keep
  * their counts across reuse).  A thread without a heap (before its first
- * allocation, or during its exit) counts into a shared array with atomic
- * adds; so do the pool's own events, which run under its lock anyway.
+ * allocation, during its exit, or one that only frees) counts into shared
+ * arrays with atomic adds, striped by thread so that such threads do not
+ * all write one line.
  *
  * The slow paths count always.  The inline fast paths (a malloc served
  * from the current slab, a free pushed onto a slab of this thread) count
@@ -82,7 +83,6 @@ enum hak_gauge {
 struct hak_heap;
 
 #if IS_ENABLED(CONFIG_HAKMEM_STATS)
-extern _Atomic uint64_t hak_stats_shared[HAK_STAT_NR];
 extern _Atomic long hak_gauges[HAK_GAUGE_NR][2];	/* current, peak */
 
 /* Count on heap @h (the caller's own, or NULL for the shared array). */

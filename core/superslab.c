@@ -27,7 +27,7 @@
 #include "stats.h"
 #include "options.h"
 
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t pool_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_superslab *pool_head;	/* superslabs with a free slab */
 static uint64_t pool_last_purge;
 static int pool_dirty_ss;		/* superslabs with dirty slabs; read unlocked as a hint */
