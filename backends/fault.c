@@ -82,6 +82,11 @@ static int fault_extend(void *addr, size_t old, size_t new)
 	return fault_now() ? -ENOMEM : hak_backend_mmap.extend(addr, old, new);
 }
 
+static int fault_protect(void *addr, size_t size)
+{
+	return hak_backend_mmap.protect(addr, size);
+}
+
 static int fault_decommit(void *addr, size_t size)
 {
 	return hak_backend_mmap.decommit(addr, size);
@@ -106,4 +111,5 @@ const struct hak_backend_ops hak_backend_fault = {
 	.release = fault_release,
 	.extend = fault_extend,
 	.page_size = fault_page_size,
+	.protect = fault_protect,
 };

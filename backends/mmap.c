@@ -92,6 +92,11 @@ static int mmap_release(void *addr, size_t size)
 	return ret;
 }
 
+static int mmap_protect(void *addr, size_t size)
+{
+	return mprotect(addr, size, PROT_NONE) ? -errno : 0;
+}
+
 static int mmap_extend(void *addr, size_t old, size_t new)
 {
 	int saved = errno, ret = 0;
@@ -112,4 +117,5 @@ const struct hak_backend_ops hak_backend_mmap = {
 	.release = mmap_release,
 	.extend = mmap_extend,
 	.page_size = mmap_page_size,
+	.protect = mmap_protect,
 };

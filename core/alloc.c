@@ -11,6 +11,12 @@
 #include "init.h"
 #include "stats.h"
 
+/* The hardened build's hook for blocks that do not come from hak_alloc(). */
+static inline void *hak_harden_hook(void *p, const void *site)
+{
+	return HAK_HARDEN_ALLOC_HOOK ? hak_harden_alloc(p, site) : p;
+}
+
 void *hak_alloc_zeroed(size_t nmemb, size_t size, const void *site)
 {
 	size_t total;
@@ -38,15 +44,17 @@ void *hak_alloc_aligned(size_t align, size_t size, const void *site)
 	if (align <= HAK_MIN_ALIGN)
 		return hak_alloc(size, site);
 	hak_init();
+	if (HAK_CANARY_SIZE && size <= PTRDIFF_MAX)
+		size += HAK_CANARY_SIZE;
 	/* A class whose block size is a multiple of align gives aligned
 	 * blocks: slab starts are 4 KiB aligned. */
 	if (align <= 4096 && size <= HAK_SMALL_MAX) {
 		int cls = hak_class_aligned(size, align);
 
 		if (cls >= 0)
-			return hak_small_alloc(hak_class_size[cls], site);
+			return hak_harden_hook(hak_small_alloc(hak_class_size[cls], site), site);
 	}
-	return hak_large_alloc(size, align, site);
+	return hak_harden_hook(hak_large_alloc(size, align, site), site);
 }
 
 void *hak_resize(void *p, size_t size, const void *site)
@@ -59,7 +67,7 @@ void *hak_resize(void *p, size_t size, const void *site)
 	if (!p)
 		return hak_alloc(size, site);
 	if (size == 0) {
-		hak_dealloc(p);
+		hak_dealloc(p, site);
 		return NULL;
 	}
 	have = hak_usable(p);
@@ -69,18 +77,23 @@ void *hak_resize(void *p, size_t size, const void *site)
 		return p;
 	}
 	/* A large block grows or shrinks in place when it can: no copy. */
-	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE && hak_large_resize(p, size)) {
+	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE &&
+	    hak_large_resize(p, size + HAK_CANARY_SIZE)) {
+		if (HAK_HARDEN_CANARY)
+			hak_harden_resized(p);
 		hak_stat_add(HAK_STAT_REALLOC_INPLACE, 1);
 		hak_stat_inuse_slow(hak_heap_tls, (int64_t)hak_usable(p) - (int64_t)have);
 		return p;
 	}
 	/* A growing block moves into a span, to grow in place next time. */
-	q = size > have && size >= HAK_REALLOC_SPAN_MIN ? hak_large_alloc_growing(size, site) :
-							  hak_alloc(size, site);
+	if (size > have && size >= HAK_REALLOC_SPAN_MIN && !HAK_HARDEN_GUARD)
+		q = hak_harden_hook(hak_large_alloc_growing(size + HAK_CANARY_SIZE, site), site);
+	else
+		q = hak_alloc(size, site);
 	if (!q)
 		return NULL;
 	memcpy(q, p, size < have ? size : have);
-	hak_dealloc(p);
+	hak_dealloc(p, site);
 	hak_stat_add(HAK_STAT_REALLOC_MOVED, 1);
 	return q;
 }

@@ -14,15 +14,31 @@
 #include "heap.h"
 #include "large.h"
 
+/*
+ * In a hardened build with per-block checks (harden.h), every block passes
+ * hak_harden_alloc() on its way out and hak_harden_free() on its way back;
+ * with a canary each request asks for 8 bytes more.  Otherwise both are
+ * compiled out.
+ */
 HAK_FASTPATH void *hak_alloc(size_t size, const void *site)
 {
+	void *p;
+
+	if (HAK_CANARY_SIZE && size <= PTRDIFF_MAX)
+		size += HAK_CANARY_SIZE;
 	if (hak_likely(size <= HAK_SMALL_MAX))
-		return hak_small_alloc(size, site);
-	return hak_large_alloc(size, 0, site);
+		p = hak_small_alloc(size, site);
+	else
+		p = hak_large_alloc(size, 0, site);
+	if (HAK_HARDEN_ALLOC_HOOK)
+		p = hak_harden_alloc(p, site);
+	return p;
 }
 
-HAK_FASTPATH void hak_dealloc(void *p)
+HAK_FASTPATH void hak_dealloc(void *p, const void *site)
 {
+	if (HAK_HARDEN_FREE_HOOK)
+		hak_harden_free(p, site);
 	hak_free_block(p);
 }
 

@@ -131,18 +131,53 @@ static bool slab_collect(struct hak_slab *s)
 	if (!head)
 		return false;
 
-	void **tail = head;
+	void *tail = head, *next;
 
-	while (*tail) {
-		tail = *tail;
+	while ((next = hak_link_get(tail))) {
+		tail = next;
 		n++;
 	}
-	*tail = s->free;
+	hak_link_set(tail, s->free);
 	s->free = head;
 	HAK_BUG_ON(n > s->used);
 	s->used -= n;
 	hak_stat_add(HAK_STAT_REMOTE_COLLECTED, n);
 	return true;
+}
+
+/*
+ * HARDEN_RANDOM: thread @n blocks from @b onto the free list in a random
+ * order (Fisher-Yates over their indices, from a per-thread generator),
+ * so that where the next block lands cannot be told from the last one.
+ */
+static void slab_extend_shuffled(struct hak_slab *s, char *b, size_t n)
+{
+	static HAK_TLS uint64_t rng;
+	uint16_t order[4096 / 16];
+	void *head = s->free;
+
+	if (!rng)
+		rng = (uint64_t)hak_harden_key ^ (uint64_t)(uintptr_t)&rng;
+	for (size_t i = 0; i < n; i++)
+		order[i] = (uint16_t)i;
+	for (size_t i = n - 1; i > 0; i--) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+
+		size_t j = rng % (i + 1);
+		uint16_t t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *blk = b + (size_t)order[i] * s->block_size;
+
+		hak_link_set(blk, head);
+		head = blk;
+	}
+	s->free = head;
 }
 
 /* Thread never-used blocks onto the free list, a page or so at a time. */
@@ -161,13 +196,22 @@ static bool slab_extend(struct hak_slab *s)
 		n = left;
 
 	char *b = s->bump;
-	void *first = b;
+	void *head = s->free;
 
-	for (size_t i = 1; i < n; i++, b += size)
-		*(void **)b = b + size;
-	*(void **)b = s->free;
-	s->free = first;
-	s->bump = b + size;
+	if (HAK_HARDEN_RANDOM) {
+		slab_extend_shuffled(s, b, n);
+	} else {
+		/* Thread from the last block back, so the list runs in address order. */
+		for (size_t i = n; i-- > 0;) {
+			hak_link_set(b + i * size, head);
+			head = b + i * size;
+		}
+		s->free = head;
+	}
+	if (HAK_HARDEN_POISON)
+		for (size_t i = 0; i < n; i++)
+			hak_poison_fresh(b + i * size, size);
+	s->bump = b + n * size;
 	return true;
 }
 
@@ -523,7 +567,7 @@ void *hak_small_alloc_slow(size_t size, const void *site)
 
 	void **b = s->free;
 
-	s->free = *b;
+	s->free = hak_link_get(b);
 	s->used++;
 	b[1] = NULL;
 	hak_stat_inuse_slow(h, s->block_size);
@@ -559,7 +603,7 @@ static void free_remote(struct hak_slab *s, void *p, uintptr_t owner)
 		hint = &((struct hak_heap *)(owner & ~HAK_SLAB_F_MASK))->remote_hint[s->cls];
 	((uintptr_t *)p)[1] = hak_free_key;
 	do {
-		*(void **)p = old;
+		hak_link_set(p, old);
 	} while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, p,
 							memory_order_seq_cst,
 							memory_order_relaxed));
@@ -606,7 +650,7 @@ void hak_free_suspect(struct hak_slab *s, void *p)
 {
 	uint32_t n = 0;
 
-	for (void **b = s->free; b && n <= s->capacity; b = *b, n++)
+	for (void *b = s->free; b && n <= s->capacity; b = hak_link_get(b), n++)
 		if (b == p)
 			hak_panic("free(): double free of %p (block of %u bytes)", p,
 				  s->block_size);
@@ -704,9 +748,10 @@ size_t hak_usable(const void *p)
 
 	if (!p)
 		return 0;
+	/* A hardened block's last 8 bytes are its canary's. */
 	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL)
-		return s->block_size;
+		return s->block_size - HAK_CANARY_SIZE;
 	if (!hak_large_hdr_valid(lh))
 		hak_panic("malloc_usable_size(): invalid pointer %p", p);
-	return hak_large_size(lh);
+	return hak_large_size(lh) - HAK_CANARY_SIZE;
 }

@@ -25,6 +25,7 @@
 #include "superslab.h"
 #include "sizeclass.h"
 #include "stats.h"
+#include "harden.h"
 
 /*
  * The BigCache's thread-local first level (bigcache.c): a few freed large
@@ -122,7 +123,7 @@ HAK_FASTPATH void *hak_small_alloc(size_t size, const void *site)
 
 	if (hak_unlikely(!b))
 		return hak_small_alloc_slow(size, site);
-	s->free = *b;
+	s->free = hak_link_get(b);
 	s->used++;
 	b[1] = NULL;		/* not "freed" any more: see hak_free_key */
 	hak_stat_fast(h, HAK_STAT_ALLOC_FAST);
@@ -158,7 +159,7 @@ HAK_FASTPATH void hak_slab_push_local(struct hak_slab *s, void *p)
 	w[1] = hak_free_key;
 	/* Two plain stores: merged into one vector store they cost more. */
 	__asm__("" ::: "memory");
-	w[0] = (uintptr_t)s->free;
+	hak_link_set(w, s->free);
 	s->free = p;
 	if (hak_unlikely(--s->used == 0))
 		hak_slab_emptied(s);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "init.h"
+#include "harden.h"
 #include "heap.h"
 #include "backend.h"
 #include "stats.h"
@@ -101,6 +102,7 @@ void hak_init_slow(void)
 	}
 	hak_sizeclass_init();
 	hak_free_key_init();
+	hak_harden_init();
 	atomic_store_explicit(&hak_init_state, HAK_INIT_DONE, memory_order_release);
 
 	/* From here on, allocation works; the calls below may allocate. */

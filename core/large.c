@@ -25,6 +25,7 @@
 #include "policy.h"
 #include "options.h"
 #include "heap.h"
+#include "harden.h"
 
 /*
  * Spans start at slab boundaries, so their blocks would all share their
@@ -75,7 +76,7 @@ static void *large_span(size_t size, const void *site, bool growing)
 static void *large_map(size_t size, size_t align, const void *site, int cache_cls)
 {
 	size_t page = hak_backend->page_size();
-	size_t off, len, ralign;
+	size_t off, len, ralign, guard;
 	char *base, *block;
 
 	if (align < HAK_SS_SIZE) {
@@ -89,10 +90,16 @@ static void *large_map(size_t size, size_t align, const void *site, int cache_cl
 	}
 	if (size > SIZE_MAX / 2 - off - page)
 		return NULL;
-	len = HAK_ALIGN_UP(off + size, page);
+	/* HARDEN_GUARD: one more page, after the block, that faults. */
+	guard = HAK_HARDEN_GUARD && hak_backend->protect ? page : 0;
+	len = HAK_ALIGN_UP(off + size, page) + guard;
 	base = hak_backend->reserve(len, ralign);
 	if (!base)
 		return NULL;
+	if (guard && hak_backend->protect(base + len - guard, guard)) {
+		hak_backend->release(base, len);
+		return NULL;
+	}
 	block = base + off;
 	if (align >= HAK_SS_SIZE && off > page) {
 		/* Give back the unused head, keeping the header's page. */
@@ -100,8 +107,9 @@ static void *large_map(size_t size, size_t align, const void *site, int cache_cl
 		len -= off - page;
 		base = block - page;
 	}
-	hak_large_hdr_init(hak_large_hdr_of(block), len - (size_t)(block - base), base, len,
-			   site, cache_cls, HAK_LARGE_F_MAPPED);
+	hak_large_hdr_init(hak_large_hdr_of(block), len - guard - (size_t)(block - base), base,
+			   len, site, cache_cls, HAK_LARGE_F_MAPPED);
+	hak_region_add(block);
 	hak_stat_add(HAK_STAT_LARGE_MAPPED, 1);
 	hak_gauge_add(HAK_GAUGE_MAPPED, (long)len);
 	hak_gauge_add(HAK_GAUGE_COMMITTED, (long)len);
@@ -150,7 +158,8 @@ static void *large_routed(size_t size, const void *site, bool growing)
 		hak_policy_flush_local(h);
 	st = hak_site_get(site);
 	route = hak_policy_route(size, st);
-	if (route == HAK_ROUTE_SPAN && size > SPAN_LIMIT)
+	/* Spans share their superslab: no room for guard pages there. */
+	if (route == HAK_ROUTE_SPAN && (size > SPAN_LIMIT || HAK_HARDEN_GUARD))
 		route = HAK_ROUTE_CACHE;
 	if (route == HAK_ROUTE_CACHE) {
 		cls = hak_bc_class_of(size);
@@ -216,6 +225,10 @@ void *hak_large_alloc(size_t size, size_t align, const void *site)
 		errno = ENOMEM;
 	else
 		large_count_alloc(p);
+	/* Free slabs age in the pool even when only large blocks come and
+	 * go (a program past a burst of small ones, or a hardened build
+	 * whose large blocks never use the pool). */
+	hak_pool_tick();
 	return p;
 }
 
@@ -249,6 +262,7 @@ void hak_large_release(void *p)
 	struct hak_large_hdr *h = hak_large_hdr_of(p);
 
 	h->magic = 0;	/* a second free of the same block is caught */
+	hak_region_del(p);
 	hak_gauge_add(HAK_GAUGE_MAPPED, -(long)hak_large_len(h));
 	hak_gauge_add(HAK_GAUGE_COMMITTED, -(long)hak_large_len(h));
 	hak_backend->release(hak_large_base(h), hak_large_len(h));
@@ -331,7 +345,9 @@ bool hak_large_resize(void *p, size_t size)
 
 	if (hak_large_flags(h) & HAK_LARGE_F_SPAN)
 		return span_resize(h, size);
-	if (!(hak_large_flags(h) & HAK_LARGE_F_MAPPED) || size > PTRDIFF_MAX - off - page)
+	/* A guarded block moves: its guard page stays at its end. */
+	if (!(hak_large_flags(h) & HAK_LARGE_F_MAPPED) || size > PTRDIFF_MAX - off - page ||
+	    HAK_HARDEN_GUARD)
 		return false;
 	want = HAK_ALIGN_UP(off + size, page);
 	if (want == len)

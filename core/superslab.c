@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "superslab.h"
+#include "harden.h"
 #include "backend.h"
 #include "stats.h"
 #include "options.h"
@@ -90,6 +91,7 @@ static struct hak_superslab *ss_new(void)
 	ss->magic = HAK_SS_MAGIC;
 	ss->free_mask = SS_ALL_SLABS;
 	ss->nfree = HAK_SLABS_PER_SS;
+	hak_region_add(ss);
 	hak_stat_add(HAK_STAT_SS_MAPPED, 1);
 	hak_gauge_add(HAK_GAUGE_MAPPED, (long)HAK_SS_SIZE);
 	return ss;
@@ -99,6 +101,7 @@ static void ss_release(struct hak_superslab *ss)
 {
 	pool_unlink(ss);
 	ss->magic = 0;
+	hak_region_del(ss);
 	hak_backend->release(ss, HAK_SS_SIZE);
 	hak_stat_add(HAK_STAT_SS_RELEASED, 1);
 	hak_gauge_add(HAK_GAUGE_MAPPED, -(long)HAK_SS_SIZE);

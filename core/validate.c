@@ -7,6 +7,7 @@
  * in a debug build a corrupted heap must not run on.
  */
 #include "validate.h"
+#include "harden.h"
 
 static void check_block(struct hak_slab *s, void *b, const char *what)
 {
@@ -22,7 +23,7 @@ void hak_validate_slab(struct hak_slab *s)
 {
 	uint32_t n = 0;
 
-	for (void **b = s->free; b; b = *b) {
+	for (void *b = s->free; b; b = hak_link_get(b)) {
 		check_block(s, b, "free-list entry");
 		if (++n > s->capacity)
 			hak_panic("heap validation: free list of slab %p loops or overflows", (void *)s);
@@ -35,7 +36,7 @@ void hak_validate_slab(struct hak_slab *s)
 void hak_validate_free(struct hak_slab *s, void *p)
 {
 	check_block(s, p, "freed pointer");
-	for (void **b = s->free; b; b = *b)
+	for (void *b = s->free; b; b = hak_link_get(b))
 		if (b == p)
 			hak_panic("free(): double free of %p detected", p);
 	if (s->used == 0)

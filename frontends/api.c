@@ -38,7 +38,7 @@ void *hak_aligned_alloc(size_t alignment, size_t size)
 
 void hak_free(void *ptr)
 {
-	hak_dealloc(ptr);
+	hak_dealloc(ptr, SITE);
 }
 
 size_t hak_usable_size(const void *ptr)

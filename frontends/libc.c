@@ -41,7 +41,7 @@ HAK_LIBC void *malloc(size_t size)
 
 HAK_LIBC void free(void *p)
 {
-	hak_dealloc(p);
+	hak_dealloc(p, SITE);
 }
 
 HAK_LIBC void *calloc(size_t nmemb, size_t size)
@@ -127,12 +127,12 @@ HAK_LIBC size_t malloc_usable_size(void *p)
 HAK_LIBC void free_sized(void *p, size_t size)
 {
 	(void)size;
-	hak_dealloc(p);
+	hak_dealloc(p, SITE);
 }
 
 HAK_LIBC void free_aligned_sized(void *p, size_t align, size_t size)
 {
 	(void)align;
 	(void)size;
-	hak_dealloc(p);
+	hak_dealloc(p, SITE);
 }

@@ -64,6 +64,14 @@ struct hak_backend_ops {
 	int (*extend)(void *addr, size_t old, size_t new);
 	/** @page_size: the granule of commit and decommit, in bytes. */
 	size_t (*page_size)(void);
+	/**
+	 * @protect: make [@addr, @addr + @size), inside a range obtained
+	 * from @reserve, fault on any access (a guard page).  Page-aligned
+	 * arguments; @release takes such pages back like any other.
+	 * Returns 0 or a negative errno.  NULL: not possible (a hardened
+	 * build then goes without guard pages).
+	 */
+	int (*protect)(void *addr, size_t size);
 };
 
 #endif /* HAKMEM_BACKEND_H */
