@@ -58,6 +58,16 @@ static size_t heap_chunk_left;
 static pthread_mutex_t abandon_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_slab *abandoned[HAK_NCLASS_MAX];
 static _Atomic unsigned abandoned_count __hak_cacheline_aligned;
+/*
+ * Set when a block went onto an abandoned slab's remote list (a thread
+ * without a heap freed it): that slab may now be empty, and the next exit
+ * looks for such slabs.  Scanning every queued slab at every exit held
+ * abandon_lock for most of the time on 16 cores; an exit now scans when
+ * asked, and every 64th exit in any case (a free that raced with the
+ * abandonment sets no flag).
+ */
+static _Atomic bool reclaim_wanted __hak_cacheline_aligned;
+static unsigned detach_count;	/* under abandon_lock */
 
 /* A variable, not the macro: 0 is a valid setting. */
 static const unsigned heap_empty_max = CONFIG_HAKMEM_HEAP_EMPTY_SLABS;
@@ -489,7 +499,9 @@ void hak_heap_detach(struct hak_heap *h)
 			slab_abandon(s);
 		}
 	}
-	abandoned_reclaim();
+	if (atomic_exchange_explicit(&reclaim_wanted, false, memory_order_relaxed) ||
+	    ++detach_count % 64 == 0)
+		abandoned_reclaim();
 	pthread_mutex_unlock(&abandon_lock);
 
 	for (s = h->empty; s; s = next) {
@@ -601,6 +613,9 @@ static void free_remote(struct hak_slab *s, void *p, uintptr_t owner)
 
 	if (owner & HAK_SLAB_F_FULL)
 		hint = &((struct hak_heap *)(owner & ~HAK_SLAB_F_MASK))->remote_hint[s->cls];
+	if (owner == HAK_OWNER_ABANDONED &&
+	    !atomic_load_explicit(&reclaim_wanted, memory_order_relaxed))
+		atomic_store_explicit(&reclaim_wanted, true, memory_order_relaxed);
 	((uintptr_t *)p)[1] = hak_free_key;
 	do {
 		hak_link_set(p, old);
