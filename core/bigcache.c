@@ -320,7 +320,7 @@ void *hak_bc_local_get(struct hak_heap *h, size_t size, const void *site_addr, b
 {
 	uint32_t gen = atomic_load_explicit(&bc_gen, memory_order_acquire);
 
-	if (report && h->npend == HAK_BC_PENDING)
+	if (report && h->npend == HAK_PENDING)
 		return NULL;	/* report the hits so far first, under the lock */
 	for (unsigned i = 0; i < HAK_BC_LOCAL; i++) {
 		struct hak_bc_local *e = &h->bcl[i];
@@ -336,7 +336,8 @@ void *hak_bc_local_get(struct hak_heap *h, size_t size, const void *site_addr, b
 			continue;	/* a purge took it */
 		bc_account(-(long)hak_large_size(hak_large_hdr_of(b)));
 		if (report)
-			h->pend[h->npend++] = (struct hak_bc_pending){ .site = e->site, .size = size };
+			h->pend[h->npend++] = (struct hak_pending){
+				.type = HAK_PEND_HIT, .site = e->site, .size = size };
 		return b;
 	}
 	return NULL;

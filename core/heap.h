@@ -33,7 +33,7 @@
  * the only field another thread touches (purge takes it by exchange).
  */
 #define HAK_BC_LOCAL 2
-#define HAK_BC_PENDING 8
+#define HAK_PENDING 16
 
 struct hak_site;
 
@@ -47,11 +47,25 @@ struct hak_bc_local {
 	_Atomic uint64_t stamp_ms;
 };
 
-/* A local hit waiting to be reported to the policy. */
-struct hak_bc_pending {
-	struct hak_site *site;
+/*
+ * A large-block event waiting to be reported to the policy: a BigCache
+ * hit served without the lock, a block served after the lock was let go,
+ * a span freed.  The thread delivers its events in order the next time it
+ * holds the policy lock (hak_policy_flush_local), so that a span's
+ * allocation and free take that lock once between them instead of three
+ * times.  A statistics dump therefore sees other threads' last few large
+ * blocks late (at most HAK_PENDING each); its own thread's, it flushes.
+ */
+enum hak_pending_type { HAK_PEND_HIT, HAK_PEND_ALLOC, HAK_PEND_FREE };
+
+struct hak_pending {
+	struct hak_site *site;		/* HIT, ALLOC */
+	const void *site_addr;		/* FREE: looked up at delivery */
 	size_t size;
-	uint64_t cost_ns, now_ns;
+	uint64_t cost_ns, now_ns;	/* ALLOC */
+	uint64_t birth_ms;		/* FREE */
+	uint8_t type;			/* enum hak_pending_type */
+	uint8_t route;			/* ALLOC: enum hak_route */
 };
 
 struct hak_heap {
@@ -66,7 +80,7 @@ struct hak_heap {
 	uint8_t sweep_tick[HAK_NCLASS_MAX];
 	struct hak_heap *all_next;	/* every heap ever made; kept across reuse */
 	struct hak_bc_local bcl[HAK_BC_LOCAL];
-	struct hak_bc_pending pend[HAK_BC_PENDING];
+	struct hak_pending pend[HAK_PENDING];
 	unsigned npend;
 	/* Written by other threads: its own cache lines. */
 	_Alignas(64) _Atomic uint8_t remote_hint[HAK_NCLASS_MAX];

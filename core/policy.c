@@ -305,9 +305,21 @@ void hak_policy_flush_local(struct hak_heap *h)
 		return;
 	t = now_ns();
 	for (unsigned i = 0; i < h->npend; i++) {
-		struct hak_bc_pending *pd = &h->pend[i];
+		struct hak_pending *pd = &h->pend[i];
 
-		hak_policy_alloc_done(pd->size, pd->site, HAK_ROUTE_CACHE, true, 0, t);
+		switch (pd->type) {
+		case HAK_PEND_HIT:
+			hak_policy_alloc_done(pd->size, pd->site, HAK_ROUTE_CACHE, true, 0, t);
+			break;
+		case HAK_PEND_ALLOC:
+			hak_policy_alloc_done(pd->size, pd->site, (enum hak_route)pd->route, false,
+					      pd->cost_ns, pd->now_ns);
+			break;
+		case HAK_PEND_FREE:
+			/* A span: never cached, so no block to hand over. */
+			hak_policy_free(NULL, pd->size, pd->site_addr, -1, pd->birth_ms);
+			break;
+		}
 	}
 	h->npend = 0;
 }
@@ -345,9 +357,19 @@ bool hak_policy_free(void *block, size_t size, const void *site_addr, int cls, u
 	return kept;
 }
 
+/* A reader of the policy's state sees its own thread's events first. */
+static void flush_own(void)
+{
+	struct hak_heap *h = hak_heap_tls;
+
+	if (h != &hak_heap_empty)
+		hak_policy_flush_local(h);
+}
+
 void hak_policy_each_site(void (*fn)(const struct hak_site *site, void *arg), void *arg)
 {
 	hak_policy_lock();
+	flush_own();
 	for (unsigned i = 0; i < (unsigned)hak_opts.cache_sites && i < CONFIG_HAKMEM_SITES; i++)
 		if (sites[i].addr)
 			fn(&sites[i], arg);
@@ -359,6 +381,7 @@ int hak_policy_report(char *buf, size_t len)
 	int n;
 
 	hak_policy_lock();
+	flush_own();
 	n = snprintf(buf, len, "policy=%s epoch=%llu bigcache_bytes=%zu",
 		     active ? active->name : "none", (unsigned long long)epoch,
 		     hak_bc_cached_bytes());
