@@ -56,7 +56,9 @@ static char *heap_chunk;		/* carving area for new heaps */
 static size_t heap_chunk_left;
 
 static pthread_mutex_t abandon_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
-static struct hak_slab *abandoned[HAK_NCLASS_MAX];
+static struct hak_slab *abandoned[HAK_NCLASS_MAX];	/* under abandon_lock */
+/* Whether abandoned[cls] holds a slab: read without the lock, as a hint. */
+static _Atomic uint8_t abandoned_any[HAK_NCLASS_MAX];
 static _Atomic unsigned abandoned_count __hak_cacheline_aligned;
 /*
  * Set when a block went onto an abandoned slab's remote list (a thread
@@ -73,10 +75,11 @@ static unsigned detach_count;	/* under abandon_lock */
 static const unsigned heap_empty_max = CONFIG_HAKMEM_HEAP_EMPTY_SLABS;
 
 #define HEAP_SIZE HAK_ALIGN_UP(sizeof(struct hak_heap), 64)
+/* What a reused heap clears: everything before its counts and its link. */
 #if IS_ENABLED(CONFIG_HAKMEM_STATS)
 #define HEAP_RESET_BYTES offsetof(struct hak_heap, stat)
 #else
-#define HEAP_RESET_BYTES sizeof(struct hak_heap)
+#define HEAP_RESET_BYTES offsetof(struct hak_heap, all_next)
 #endif
 #define HEAP_CHUNK ((size_t)64 << 10)
 #define SWEEP_PERIOD 64
@@ -284,17 +287,25 @@ static void heap_sweep_full(struct hak_heap *h, unsigned cls)
 	}
 }
 
+/* Take @s off its class's abandoned queue (abandon_lock held). */
+static void abandon_del(struct hak_slab *s)
+{
+	list_del(&abandoned[s->cls], s);
+	atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+	if (!abandoned[s->cls])
+		atomic_store_explicit(&abandoned_any[s->cls], 0, memory_order_relaxed);
+}
+
 static struct hak_slab *heap_adopt(struct hak_heap *h, unsigned cls)
 {
 	struct hak_slab *s;
 
 	if (!atomic_load_explicit(&abandoned_count, memory_order_relaxed) ||
-	    !__atomic_load_n(&abandoned[cls], __ATOMIC_RELAXED))
+	    !atomic_load_explicit(&abandoned_any[cls], memory_order_relaxed))
 		return NULL;
 	pthread_mutex_lock(&abandon_lock);
 	while ((s = abandoned[cls])) {
-		list_del(&abandoned[cls], s);
-		atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+		abandon_del(s);
 		atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_seq_cst);
 		hak_stat_add(HAK_STAT_SLAB_ADOPTED, 1);
 		if (slab_refresh(s))
@@ -429,12 +440,9 @@ static struct hak_heap *heap_attach(void)
 	if (!h)
 		return NULL;
 
-	struct hak_heap *all_next = h->all_next;
-
 	/* Its BigCache entries were handed back at detach: all empty.  Its
 	 * event counts stay: the stats sum every heap ever made. */
 	memset(h, 0, HEAP_RESET_BYTES);
-	h->all_next = all_next;
 	for (unsigned c = 0; c < HAK_NCLASS_MAX; c++)
 		h->cur[c] = &hak_slab_empty;
 	h->flags = IS_ENABLED(CONFIG_HAKMEM_DEBUG_VALIDATE) ? HAK_SLAB_F_DEBUG : 0;
@@ -456,6 +464,7 @@ static void slab_abandon(struct hak_slab *s)
 	atomic_store_explicit(&s->owner, HAK_OWNER_ABANDONED, memory_order_seq_cst);
 	list_push(&abandoned[s->cls], s);
 	atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
+	atomic_store_explicit(&abandoned_any[s->cls], 1, memory_order_relaxed);
 }
 
 /* Free queued slabs whose last blocks came back while nobody owned them. */
@@ -469,8 +478,7 @@ static void abandoned_reclaim(void)
 			slab_collect(s);
 			if (s->used)
 				continue;
-			list_del(&abandoned[c], s);
-			atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+			abandon_del(s);
 			hak_stat_add(HAK_STAT_SLAB_RELEASED, 1);
 			hak_pool_put_slab(s);
 		}
@@ -638,8 +646,7 @@ static bool heap_adopt_on_free(struct hak_heap *h, struct hak_slab *s)
 
 	pthread_mutex_lock(&abandon_lock);
 	if (atomic_load_explicit(&s->owner, memory_order_relaxed) == HAK_OWNER_ABANDONED) {
-		list_del(&abandoned[s->cls], s);
-		atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+		abandon_del(s);
 		atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_seq_cst);
 		won = true;
 	}

@@ -78,7 +78,6 @@ struct hak_heap {
 	unsigned refills;		/* slow-path count, paces pool ticks */
 	struct hak_heap *next_free;	/* heap pool */
 	uint8_t sweep_tick[HAK_NCLASS_MAX];
-	struct hak_heap *all_next;	/* every heap ever made; kept across reuse */
 	struct hak_bc_local bcl[HAK_BC_LOCAL];
 	struct hak_pending pend[HAK_PENDING];
 	unsigned npend;
@@ -88,6 +87,10 @@ struct hak_heap {
 	/* Event counts (stats.h); kept when the heap is reused. */
 	_Alignas(64) _Atomic uint64_t stat[HAK_STAT_NR];
 #endif
+	/* Every heap ever made: set before the heap is published and never
+	 * changed, so readers walk the list without a lock; a reused heap's
+	 * reset stops before it. */
+	struct hak_heap *all_next;
 };
 
 /*
