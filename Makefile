@@ -87,11 +87,18 @@ endif
 override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 DEBUG_O ?= $(O)/debug
 MINIMAL_O ?= $(O)/minimal
+HARDENED_O ?= $(O)/hardened
+# ASan and TSan bring their own malloc, which hakmem's would fight: make
+# test builds each configuration without it (configs/native.config) and
+# runs only the suites that reach hakmem through its native API.
+comma := ,
+native-only := $(filter address thread,$(subst $(comma), ,$(SANITIZE)))
 endif
 
 # The make test configurations beside the default one.
 DEBUG_O ?= build/debug
 MINIMAL_O ?= build/minimal
+HARDENED_O ?= build/hardened
 TEST_TIMEOUT ?= 300
 PROGRAMS_TIMEOUT ?= 600
 
@@ -104,7 +111,7 @@ PREFIX ?= /usr/local
 
 goals := $(if $(MAKECMDGOALS),$(MAKECMDGOALS),all)
 config-goals   := $(filter %config,$(goals))
-noconfig-goals := clean distclean help test check install-deps
+noconfig-goals := clean distclean help test check fuzz install-deps
 build-goals    := $(filter-out %config $(noconfig-goals),$(goals))
 
 ifneq ($(and $(config-goals),$(filter-out %config,$(goals))),)
@@ -156,6 +163,13 @@ defconfig: configs/defconfig FORCE
 	$(Q)mkdir -p $(confdir)
 	$(Q)$(call kconfig,$(CONF) --defconfig=$(srctree)/$<)
 
+# A fragment of configs/ over the current .config, as kbuild's
+# "make kvm_guest.config": its lines come last, so they win.
+%.config: configs/%.config FORCE
+	$(Q)[ -f $(dot-config) ] || { echo "*** no $(dot-config): make a defconfig first" >&2; exit 1; }
+	$(Q)cat $< >>$(dot-config)
+	$(Q)$(call kconfig,$(CONF) --olddefconfig)
+
 ifneq ($(build-goals),)
 
 # A plain "make" in a fresh tree starts from the defaults.
@@ -204,6 +218,13 @@ objs := $(foreach d,$(subdirs),$(objs-$(d)))
 # what turns the policy hooks of a one-policy build into direct calls,
 # while libhakmem.a stays an ordinary archive any linker can use.
 lto-cflags := -flto -ffat-lto-objects
+lto-ldflags := -flto=auto
+# clang (make fuzz) makes no fat LTO objects: its archive would hold IR
+# only, which just clang's own linker plugin can read.  Build it plainly.
+ifneq ($(findstring clang,$(CC)),)
+lto-cflags :=
+lto-ldflags :=
+endif
 hak-cflags := -std=gnu11 $(CFLAGS) -fPIC -pthread -fvisibility=hidden \
 	-ftls-model=initial-exec -Wall -Wextra $(lto-cflags) \
 	-fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
@@ -228,7 +249,7 @@ $(outdir)/%.o: %.c $(autoconf-h) Makefile
 # link error instead of a failure when the library is loaded.
 $(outdir)/libhakmem.so: $(objs) scripts/check-exports.sh
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -pthread $(CFLAGS) -flto=auto $(LDFLAGS) -Wl,-z,defs -o $@ $(objs) \
+	$(Q)$(CC) -shared -pthread $(CFLAGS) $(lto-ldflags) $(LDFLAGS) -Wl,-z,defs -o $@ $(objs) \
 		$(call uniq,$(libs-y))
 	$(call msg,EXPORTS,$@)
 	$(Q)NM="$(NM)" sh scripts/check-exports.sh $@
@@ -264,6 +285,19 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
 test-bins := $(patsubst %.c,$(outdir)/%,$(wildcard test/*/test_*.c))
+
+# Suites that call malloc and check what hakmem answers need hakmem to be
+# the process's malloc (CONFIG_HAKMEM_FRONTEND_LIBC); a configuration
+# without it skips them.  test_cross_thread runs in both: STRESS_API=native
+# sends its work through hak_*() instead.
+libc-tests := api/test_aligned api/test_hardened api/test_libc_contract \
+	api/test_native_api api/test_startup stress/test_fork stress/test_large_policies \
+	stress/test_limits stress/test_rss_purge stress/test_thread_churn
+ifneq ($(CONFIG_HAKMEM_FRONTEND_LIBC),y)
+skipped-tests := $(filter $(addprefix $(outdir)/test/,$(libc-tests)),$(test-bins))
+test-bins := $(filter-out $(skipped-tests),$(test-bins))
+export STRESS_API := native
+endif
 test-cflags := -std=gnu11 $(CFLAGS) -pthread -Wall -Wextra \
 	-fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc $(conf-include) -Iinclude $(CHECK_CFLAGS)
@@ -307,38 +341,63 @@ export CK_FORK ?= yes
 PHONY += runtests
 runtests: libs tests
 	$(if $(runtests-alone),@rm -f $(TEST_RESULTS))
+	$(if $(skipped-tests),@echo "  SKIP    $(patsubst $(outdir)/test/%,%,$(skipped-tests))" \
+		"(no malloc replacement in this configuration)")
 	$(Q)for t in $(test-bins); do \
 		TIMEOUT=$(TEST_TIMEOUT) sh scripts/run-test.sh $(TEST_RESULTS) $$t.log $$t; \
 	done
 	$(if $(runtests-alone),$(Q)sh scripts/test-summary.sh $(TEST_RESULTS))
 
--include $(objs:.o=.d) $(addsuffix .d,$(tool-bins) $(test-bins))
+# ---------------------------------------------------------------------------
+# Fuzzing: test/fuzz/fuzz_<name>.c is a libFuzzer target, linked with
+# libhakmem.a.  "make fuzz" builds them with clang in FUZZ_O and runs each
+# one (scripts/run-fuzz.sh).
+
+fuzz-bins := $(patsubst %.c,$(outdir)/%,$(wildcard test/fuzz/fuzz_*.c))
+
+PHONY += fuzzers
+fuzzers: $(fuzz-bins)
+
+$(outdir)/test/fuzz/%: test/fuzz/%.c $(outdir)/libhakmem.a $(autoconf-h)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(test-cflags) -Icore -fsanitize=fuzzer $(depflags) -o $@ $< \
+		$(outdir)/libhakmem.a $(call uniq,$(libs-y))
+
+-include $(objs:.o=.d) $(addsuffix .d,$(tool-bins) $(test-bins) $(fuzz-bins))
 
 # ---------------------------------------------------------------------------
 # Goals that need no configuration
 
 # Everything a clean checkout needs: install missing packages, then the
-# default configuration, then the debug one and the minimal one, then real
+# default configuration, then the debug, minimal and hardened ones, then real
 # programs under LD_PRELOAD.  Each step is a make of its own so that it sees the
-# configuration (and the packages) the step before it made.
+# configuration (and the packages) the step before it made.  Under ASan or
+# TSan each configuration is made native-only when it is first configured,
+# and the programs are skipped.
 test-results := $(abspath $(outdir))/test-results
+native-config := $(if $(native-only),native.config)
 PHONY += test check
 test check:
 	$(Q)sh scripts/install-deps.sh test
 	@mkdir -p $(outdir)
 	@rm -f $(test-results)
+	$(if $(native-only),$(Q)[ -f $(dot-config) ] || $(MAKE) defconfig $(native-config))
 	$(Q)$(MAKE) all runtests TEST_RESULTS=$(test-results)
-	$(Q)[ -f $(DEBUG_O)/.config ] || $(MAKE) O=$(DEBUG_O) debug_defconfig
+	$(Q)[ -f $(DEBUG_O)/.config ] || $(MAKE) O=$(DEBUG_O) debug_defconfig $(native-config)
 	$(Q)$(MAKE) O=$(DEBUG_O) all runtests TEST_RESULTS=$(test-results)
-	$(Q)[ -f $(MINIMAL_O)/.config ] || $(MAKE) O=$(MINIMAL_O) minimal_defconfig
+	$(Q)[ -f $(MINIMAL_O)/.config ] || $(MAKE) O=$(MINIMAL_O) minimal_defconfig $(native-config)
 	$(Q)$(MAKE) O=$(MINIMAL_O) all runtests TEST_RESULTS=$(test-results)
-	$(Q)if [ -f test/programs/run.sh ]; then \
+	$(Q)[ -f $(HARDENED_O)/.config ] || $(MAKE) O=$(HARDENED_O) hardened_defconfig $(native-config)
+	$(Q)$(MAKE) O=$(HARDENED_O) all runtests TEST_RESULTS=$(test-results)
+	$(if $(native-only),@echo "  SKIP    test/programs and test/tools (they run under LD_PRELOAD)")
+	$(Q)if [ -z "$(native-only)" ] && [ -f test/programs/run.sh ]; then \
 		TIMEOUT=$(PROGRAMS_TIMEOUT) sh scripts/run-test.sh $(test-results) \
 			$(outdir)/test/programs.log \
 			$$([ -x test/programs/run.sh ] || echo sh) test/programs/run.sh \
 			$(abspath $(outdir))/libhakmem.so; \
 	fi
-	$(Q)if [ -f test/tools/test_report.sh ]; then \
+	$(Q)if [ -z "$(native-only)" ] && [ -f test/tools/test_report.sh ]; then \
 		sh scripts/run-test.sh $(test-results) $(outdir)/test/tools/test_report.log \
 			bash test/tools/test_report.sh $(abspath $(outdir))/libhakmem.so; \
 	fi
@@ -350,6 +409,19 @@ SOAK_SECONDS ?= 600
 PHONY += soak
 soak: libs $(outdir)/tools/soak
 	LD_PRELOAD=$(abspath $(outdir))/libhakmem.so $(outdir)/tools/soak -t 4 -s $(SOAK_SECONDS)
+
+# The libFuzzer targets of test/fuzz/, built with clang and ASan + UBSan
+# for configs/fuzz_defconfig in a directory of their own, each run for
+# FUZZ_SECONDS; a crash fails the goal (not part of make test).
+FUZZ_O ?= build/fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+PHONY += fuzz
+fuzz:
+	$(Q)sh scripts/install-deps.sh fuzz
+	$(Q)[ -f $(FUZZ_O)/.config ] || $(MAKE) O=$(FUZZ_O) fuzz_defconfig
+	$(Q)$(MAKE) O=$(FUZZ_O) CC=$(FUZZ_CC) SANITIZE=fuzzer-no-link,address,undefined fuzzers
+	$(Q)sh scripts/run-fuzz.sh $(FUZZ_O) $(FUZZ_SECONDS)
 
 PHONY += install-deps
 install-deps:
@@ -395,20 +467,25 @@ help:
 		printf '  %-18s - new .config from %s\n' $(notdir $(f)) $(f);)
 	@echo '  savedefconfig      - write the minimal file for this .config'
 	@echo '                       to $(confdir)/defconfig'
+	@$(foreach f,$(wildcard configs/*.config), \
+		printf '  %-18s - merge %s into .config\n' $(notdir $(f)) $(f);)
 	@echo
 	@echo 'Building (into $(outdir)/):'
 	@echo '  all                - libhakmem.so, libhakmem.a and the tools (default)'
 	@echo '  libs               - libhakmem.so and libhakmem.a only'
 	@echo '  tools              - tools/*.c (benchmarks; not linked with hakmem)'
 	@echo '  tests              - build the test programs without running them'
+	@echo '  fuzzers            - build the libFuzzer targets of test/fuzz/ (CC=clang)'
 	@echo '  install            - install headers, libraries and tools/hakmem'
 	@echo '                       into $$(DESTDIR)$$(PREFIX) (PREFIX=$(PREFIX))'
 	@echo
 	@echo 'Testing:'
 	@echo '  test, check        - install missing packages, then build and run every'
-	@echo '                       test for the default, debug and minimal configurations,'
+	@echo '                       test for the default, debug, minimal and hardened configurations,'
 	@echo '                       then test/programs; ends with "N passed, N failed"'
 	@echo '  runtests           - build and run the test programs of this configuration'
+	@echo '  fuzz               - build test/fuzz/ with clang, ASan and UBSan in FUZZ_O and'
+	@echo '                       run each target for FUZZ_SECONDS; fails on a crash'
 	@echo '  install-deps       - install the packages for building, tests and benchmarks'
 	@echo
 	@echo 'Cleaning:'
@@ -420,7 +497,10 @@ help:
 	@echo '  V=1                - print full commands'
 	@echo '  CFLAGS=...         - optimisation and debug flags (default: -O2 -g)'
 	@echo '  soak               - tools/soak under hakmem for SOAK_SECONDS (600): RSS and mappings each second'
-	@echo '  SANITIZE=LIST      - build with -fsanitize=LIST, e.g. make test O=build/san SANITIZE=undefined'
+	@echo '  SANITIZE=LIST      - build with -fsanitize=LIST, e.g. make test O=build/san SANITIZE=undefined;'
+	@echo '                       with address or thread, make test runs the native API suites only'
+	@echo '  FUZZ_SECONDS=S     - how long make fuzz runs each target ($(FUZZ_SECONDS))'
+	@echo '  FUZZ_O=DIR         - where make fuzz builds ($(FUZZ_O))'
 	@echo '  DEBUG_O=DIR        - where make test builds the debug configuration ($(DEBUG_O))'
 	@echo '  MINIMAL_O=DIR      - where make test builds the minimal configuration ($(MINIMAL_O))'
 	@echo '  TEST_TIMEOUT=S     - seconds each test program may run ($(TEST_TIMEOUT))'

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# install-deps.sh [build|test|bench|all] - install the Debian packages
+# install-deps.sh [build|test|bench|fuzz|all] - install the Debian packages
 # hakmem needs for building, testing or benchmarking that are missing.
 # Does nothing (and needs no network) when all of them are installed.
 #
@@ -9,6 +9,8 @@
 #   test   build + Check, python3, sqlite3, git (test/programs), valgrind
 #   bench  build + valgrind (callgrind), the peer allocators (mimalloc,
 #          jemalloc, tcmalloc), /usr/bin/time, gnuplot
+#   fuzz   build + clang and its sanitizer runtimes, libFuzzer included
+#          (make fuzz)
 #   all    all of the above
 
 set -eu
@@ -16,13 +18,16 @@ set -eu
 build="gcc make pkg-config kconfig-frontends-nox libyaml-dev"
 test="check libsubunit-dev python3 sqlite3 git valgrind"
 bench="python3 sqlite3 valgrind libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 time gnuplot-nox"
+# clang only recommends its runtimes, and --no-install-recommends skips them.
+fuzz="clang libclang-rt-dev"
 
 case ${1:-build} in
 build)	wanted="$build" ;;
 test)	wanted="$build $test" ;;
 bench)	wanted="$build $bench" ;;
-all)	wanted="$build $test $bench" ;;
-*)	echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
+fuzz)	wanted="$build $fuzz" ;;
+all)	wanted="$build $test $bench $fuzz" ;;
+*)	echo "usage: $0 [build|test|bench|fuzz|all]" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -385,11 +385,18 @@ static Suite *stats_suite(void)
 
 int main(void)
 {
+	/*
+	 * Without the malloc replacement (make test under ASan or TSan)
+	 * nothing has gone through hakmem yet, and the gauges the tests
+	 * read would still be zero.
+	 */
+	void *in_use = hak_malloc(64);
 	SRunner *sr = srunner_create(stats_suite());
 	int failed;
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	hak_free(in_use);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -14,6 +14,9 @@
  * Worker threads never call ck_assert (Check's assertions belong to the
  * test's own thread); they count failures and the main thread asserts.
  * STRESS_SCALE (percent, default 100) scales the amount of work.
+ * STRESS_API=native sends it through hak_*() instead of malloc and friends,
+ * for builds without the malloc replacement (make test sets it there, as
+ * for SANITIZE=thread).
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -26,7 +29,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hakmem.h>
+
 #define KiB ((size_t)1024)
+
+/* ---- the allocator under test, chosen by main() before any thread ---- */
+
+static size_t libc_usable(const void *p)
+{
+	return malloc_usable_size((void *)p);
+}
+
+static void *(*t_malloc)(size_t) = malloc;
+static void *(*t_realloc)(void *, size_t) = realloc;
+static void (*t_free)(void *) = free;
+static size_t (*t_usable)(const void *) = libc_usable;
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -149,7 +166,7 @@ static int check_blk_prefix(const struct blk *b, size_t n, const char *where)
 
 static int check_blk(const struct blk *b, const char *where)
 {
-	size_t u = malloc_usable_size(b->p);
+	size_t u = t_usable(b->p);
 
 	if (u < b->size) {
 		note_failure("%s: usable size %zu < %zu for %p", where, u, b->size, (void *)b->p);
@@ -160,7 +177,7 @@ static int check_blk(const struct blk *b, const char *where)
 
 static int new_blk(struct blk *b, size_t size, uint64_t tid)
 {
-	b->p = malloc(size);
+	b->p = t_malloc(size);
 	if (!b->p) {
 		note_failure("malloc(%zu) failed", size);
 		return -1;
@@ -177,7 +194,7 @@ static int new_blk(struct blk *b, size_t size, uint64_t tid)
 static int realloc_blk(struct blk *b, size_t size, uint64_t tid)
 {
 	size_t keep = size < b->size ? size : b->size;
-	void *q = realloc(b->p, size);
+	void *q = t_realloc(b->p, size);
 
 	if (!q) {
 		note_failure("realloc(%zu -> %zu) failed", b->size, size);
@@ -249,7 +266,7 @@ static void *xchg_worker(void *arg)
 			realloc_blk(b, rand_size(&rs), tid);
 			break;
 		default:
-			free(b->p);
+			t_free(b->p);
 			b->p = NULL;
 		}
 	}
@@ -263,7 +280,7 @@ static void *xchg_worker(void *arg)
 				continue;
 			check_blk(&local[i], "taken at thread exit");
 		}
-		free(local[i].p);
+		t_free(local[i].p);
 	}
 	return NULL;
 }
@@ -273,7 +290,7 @@ static void xchg_drain(void)
 	for (int i = 0; i < XSLOTS; i++) {
 		if (xchg[i].p) {
 			check_blk(&xchg[i], "drained at the end");
-			free(xchg[i].p);
+			t_free(xchg[i].p);
 			xchg[i].p = NULL;
 		}
 	}
@@ -405,7 +422,7 @@ static void *consumer(void *arg)
 	(void)arg;
 	while (q_pop(&b)) {
 		check_blk(&b, "consumer");
-		free(b.p);
+		t_free(b.p);
 	}
 	return NULL;
 }
@@ -459,10 +476,10 @@ static void *orphan_freer(void *arg)
 	for (int i = part; i < ORPHANS; i += 2) {
 		check_blk(&orphan[i], "orphan");
 		if (i % 4 == part)
-			free(orphan[i].p);
+			t_free(orphan[i].p);
 		else {
 			realloc_blk(&orphan[i], orphan[i].size + 3000, 98);
-			free(orphan[i].p);
+			t_free(orphan[i].p);
 		}
 	}
 	return NULL;
@@ -508,8 +525,17 @@ static Suite *cross_thread_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cross_thread_suite());
+	const char *api = getenv("STRESS_API");
+	SRunner *sr;
 	int failed;
+
+	if (api && !strcmp(api, "native")) {
+		t_malloc = hak_malloc;
+		t_realloc = hak_realloc;
+		t_free = hak_free;
+		t_usable = hak_usable_size;
+	}
+	sr = srunner_create(cross_thread_suite());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
