@@ -54,6 +54,7 @@ static struct hak_heap *heap_pool;	/* heaps of exited threads */
 static struct hak_heap *_Atomic all_heaps;	/* every heap, for the BigCache purge */
 static char *heap_chunk;		/* carving area for new heaps */
 static size_t heap_chunk_left;
+static unsigned heaps_made;		/* deals the pool shards out */
 
 static pthread_mutex_t abandon_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_slab *abandoned[HAK_NCLASS_MAX];	/* under abandon_lock */
@@ -423,6 +424,7 @@ static struct hak_heap *heap_alloc(void)
 			h = (struct hak_heap *)heap_chunk;
 			heap_chunk += HEAP_SIZE;
 			heap_chunk_left -= HEAP_SIZE;
+			h->pool_shard = heaps_made++ % HAK_POOL_SHARDS;
 			h->all_next = atomic_load_explicit(&all_heaps, memory_order_relaxed);
 			atomic_store_explicit(&all_heaps, h, memory_order_release);
 		}

@@ -89,8 +89,9 @@ struct hak_heap {
 #endif
 	/* Every heap ever made: set before the heap is published and never
 	 * changed, so readers walk the list without a lock; a reused heap's
-	 * reset stops before it. */
+	 * reset stops before it and its shard. */
 	struct hak_heap *all_next;
+	unsigned pool_shard;		/* the pool shard it takes slabs from */
 };
 
 /*

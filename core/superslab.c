@@ -3,9 +3,14 @@
  * core/superslab.c - the pool of superslabs: slabs and spans for heaps,
  * and the delayed return of free pages to the OS.
  *
- * All superslabs that have a free slab sit on one list under pool_lock.
- * Heaps come here only when their own caches are empty or overflow, so the
- * lock is off every fast path.  A freed slab stays committed ("dirty") for
+ * The pool is sharded: HAK_POOL_SHARDS pools, each a lock and a list of
+ * the superslabs it owns that have a free slab.  A superslab belongs to
+ * the shard that mapped it for its whole life; a thread takes slabs and
+ * spans from its heap's shard (heaps are dealt out round robin), from the
+ * others only when its own has no room, and gives them back to the shard
+ * they belong to.  With one pool, 16 threads growing buffers by realloc
+ * spent their time queueing for its lock.  Heaps come here only when
+ * their own caches are empty or overflow, so no lock is on a fast path.  A freed slab stays committed ("dirty") for
  * purge.delay_ms (CONFIG_HAKMEM_PURGE_DELAY_MS unless set at run time) so
  * that a heap that frees and reallocates does not fault its pages in again;
  * after the delay, purging decommits it, and a superslab whose slabs are
@@ -15,8 +20,9 @@
  * pool's own slow paths (every take and put) and from heap refills,
  * never from a timer thread.
  *
- * Lock order: pool_lock is a leaf; nothing is called with it held that
- * takes another hakmem lock.
+ * Lock order: a shard's lock is a leaf; nothing is called with it held
+ * that takes another hakmem lock, another shard's included (fork takes
+ * them all, in index order).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,61 +33,81 @@
 #include "backend.h"
 #include "stats.h"
 #include "options.h"
+#include "heap.h"
 
-static pthread_mutex_t pool_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
-static struct hak_superslab *pool_head;	/* superslabs with a free slab */
-static uint64_t pool_last_purge;
-static int pool_dirty_ss;		/* superslabs with dirty slabs; read unlocked as a hint */
+struct pool {
+	pthread_mutex_t lock;
+	struct hak_superslab *head;	/* its superslabs with a free slab */
+	uint64_t last_purge;
+	int dirty_ss;		/* superslabs with dirty slabs; read unlocked as a hint */
+} __attribute__((aligned(HAK_CACHELINE)));
 
-/* Written under pool_lock; atomic only so that unlocked readers are defined. */
-static void pool_dirty_add(int n)
+static struct pool pools[HAK_POOL_SHARDS] __hak_cacheline_aligned = {
+	[0 ... HAK_POOL_SHARDS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
+};
+
+static struct pool *pool_of(const struct hak_superslab *ss)
 {
-	__atomic_store_n(&pool_dirty_ss, pool_dirty_ss + n, __ATOMIC_RELAXED);
+	return &pools[ss->shard];
+}
+
+/* Written under the pool's lock; atomic only so that unlocked readers are defined. */
+static void pool_dirty_add(struct pool *pl, int n)
+{
+	__atomic_store_n(&pl->dirty_ss, pl->dirty_ss + n, __ATOMIC_RELAXED);
 }
 
 #define SS_ALL_SLABS ((HAK_SLABS_PER_SS == 64) ? ~0ULL : ((1ULL << HAK_SLABS_PER_SS) - 1))
 
 void hak_pool_lock(void)
 {
-	pthread_mutex_lock(&pool_lock);
+	for (unsigned k = 0; k < HAK_POOL_SHARDS; k++)
+		pthread_mutex_lock(&pools[k].lock);
 }
 
 void hak_pool_unlock(void)
 {
-	pthread_mutex_unlock(&pool_lock);
+	for (unsigned k = HAK_POOL_SHARDS; k-- > 0;)
+		pthread_mutex_unlock(&pools[k].lock);
 }
 
 void hak_pool_reset_after_fork(void)
 {
-	pthread_mutex_init(&pool_lock, NULL);
+	for (unsigned k = 0; k < HAK_POOL_SHARDS; k++)
+		pthread_mutex_init(&pools[k].lock, NULL);
 }
 
 static void pool_link(struct hak_superslab *ss)
 {
+	struct pool *pl = pool_of(ss);
+
 	if (ss->in_pool)
 		return;
 	ss->in_pool = 1;
 	ss->prev = NULL;
-	ss->next = pool_head;
-	if (pool_head)
-		pool_head->prev = ss;
-	pool_head = ss;
+	ss->next = pl->head;
+	if (pl->head)
+		pl->head->prev = ss;
+	/* Atomic: pool_take() peeks at other shards' heads without their lock. */
+	__atomic_store_n(&pl->head, ss, __ATOMIC_RELAXED);
 }
 
 static void pool_unlink(struct hak_superslab *ss)
 {
+	struct pool *pl = pool_of(ss);
+
 	if (!ss->in_pool)
 		return;
 	ss->in_pool = 0;
 	if (ss->prev)
 		ss->prev->next = ss->next;
 	else
-		pool_head = ss->next;
+		__atomic_store_n(&pl->head, ss->next, __ATOMIC_RELAXED);
 	if (ss->next)
 		ss->next->prev = ss->prev;
 }
 
-static struct hak_superslab *ss_new(void)
+static struct hak_superslab *ss_new(struct pool *pl)
 {
 	struct hak_superslab *ss = hak_backend->reserve(HAK_SS_SIZE, HAK_SS_SIZE);
 
@@ -89,6 +115,7 @@ static struct hak_superslab *ss_new(void)
 		return NULL;
 	/* Fresh mappings are zero; only non-zero fields are written. */
 	ss->magic = HAK_SS_MAGIC;
+	ss->shard = (uint32_t)(pl - pools);
 	ss->free_mask = SS_ALL_SLABS;
 	ss->nfree = HAK_SLABS_PER_SS;
 	hak_region_add(ss);
@@ -137,15 +164,15 @@ static void slabs_decommit(struct hak_superslab *ss, unsigned i, unsigned n)
  * Decommit free slabs that have stayed free for the purge delay (each
  * slab by its own age, so a superslab in constant use still gives back
  * the slabs nobody takes), and release superslabs that are wholly free
- * and clean, keeping one as a spare.  Called with pool_lock held.
+ * and clean, keeping one as a spare.  Called with the pool's lock held.
  */
-static void pool_purge_locked(uint64_t now, bool force)
+static void pool_purge_locked(struct pool *pl, uint64_t now, bool force)
 {
-	struct hak_superslab *ss = pool_head, *next;
+	struct hak_superslab *ss = pl->head, *next;
 	uint64_t delay = hak_opts.purge_delay_ms;
 	bool kept_spare = false;
 
-	__atomic_store_n(&pool_last_purge, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->last_purge, now, __ATOMIC_RELAXED);
 	hak_stat_add(HAK_STAT_PURGE_RUNS, 1);
 	for (; ss; ss = next) {
 		uint64_t aged = 0;
@@ -160,7 +187,7 @@ static void pool_purge_locked(uint64_t now, bool force)
 		if (aged) {
 			ss->dirty_mask &= ~aged;
 			if (!ss->dirty_mask)
-				pool_dirty_add(-1);
+				pool_dirty_add(pl, -1);
 			while (aged) {
 				unsigned i = (unsigned)__builtin_ctzll(aged);
 				unsigned n = stretch_len(aged, i);
@@ -180,35 +207,44 @@ static void pool_purge_locked(uint64_t now, bool force)
 	}
 }
 
-static void pool_maybe_purge_locked(void)
+static void pool_maybe_purge_locked(struct pool *pl)
 {
 	uint64_t now = hak_now_ms();
 
-	if (now - pool_last_purge >= (hak_opts.purge_delay_ms + 1) / 2)
-		pool_purge_locked(now, false);
+	if (now - pl->last_purge >= (hak_opts.purge_delay_ms + 1) / 2)
+		pool_purge_locked(pl, now, false);
 }
 
 /*
  * Called now and then from heap slow paths, so that pages freed in a burst
- * go back to the OS even when the pool itself is not used afterwards.
+ * go back to the OS even when the pools themselves are not used afterwards.
+ * Every shard: the thread that freed a burst may not be the one that ticks.
  */
 void hak_pool_tick(void)
 {
-	if (!__atomic_load_n(&pool_dirty_ss, __ATOMIC_RELAXED) ||
-	    hak_now_ms() - __atomic_load_n(&pool_last_purge, __ATOMIC_RELAXED) <
-		    hak_opts.purge_delay_ms)
-		return;
-	if (pthread_mutex_trylock(&pool_lock))
-		return;
-	pool_maybe_purge_locked();
-	pthread_mutex_unlock(&pool_lock);
+	uint64_t now = hak_now_ms();
+
+	for (unsigned k = 0; k < HAK_POOL_SHARDS; k++) {
+		struct pool *pl = &pools[k];
+
+		if (!__atomic_load_n(&pl->dirty_ss, __ATOMIC_RELAXED) ||
+		    now - __atomic_load_n(&pl->last_purge, __ATOMIC_RELAXED) <
+			    hak_opts.purge_delay_ms)
+			continue;
+		if (pthread_mutex_trylock(&pl->lock))
+			continue;
+		pool_maybe_purge_locked(pl);
+		pthread_mutex_unlock(&pl->lock);
+	}
 }
 
 void hak_pool_purge(bool force)
 {
-	pthread_mutex_lock(&pool_lock);
-	pool_purge_locked(hak_now_ms(), force);
-	pthread_mutex_unlock(&pool_lock);
+	for (unsigned k = 0; k < HAK_POOL_SHARDS; k++) {
+		pthread_mutex_lock(&pools[k].lock);
+		pool_purge_locked(&pools[k], hak_now_ms(), force);
+		pthread_mutex_unlock(&pools[k].lock);
+	}
 }
 
 /*
@@ -225,7 +261,7 @@ static void ss_claim_locked(struct hak_superslab *ss, unsigned i, unsigned n)
 
 	ss->free_mask &= ~bits;
 	if ((ss->dirty_mask & bits) && !(ss->dirty_mask & ~bits))
-		pool_dirty_add(-1);
+		pool_dirty_add(pool_of(ss), -1);
 	ss->dirty_mask &= ~bits;
 	ss->nfree -= n;
 	if (!ss->free_mask)
@@ -294,42 +330,71 @@ static int ss_fit(const struct hak_superslab *ss, unsigned n, bool span, unsigne
 	return best;
 }
 
+/*
+ * A place for @n slabs in @pl's superslabs (lock held), or NULL: with
+ * @room, the first superslab with that much room after the run; else
+ * committed slabs first, wherever they are, then best fit.
+ */
+static struct hak_superslab *pool_find(struct pool *pl, unsigned n, bool span, unsigned room,
+				       int *at)
+{
+	struct hak_superslab *ss;
+
+	*at = -1;
+	if (room) {
+		for (ss = pl->head; ss; ss = ss->next)
+			if (ss->nfree >= n + room && (*at = ss_fit(ss, n, span, room, false)) >= 0)
+				return ss;
+		return NULL;
+	}
+	for (ss = pl->head; ss; ss = ss->next)
+		if (ss->dirty_mask && (*at = ss_fit(ss, n, span, 0, true)) >= 0)
+			return ss;
+	for (ss = pl->head; ss; ss = ss->next)
+		if (ss->nfree >= n && (*at = ss_fit(ss, n, span, 0, false)) >= 0)
+			return ss;
+	return NULL;
+}
+
 static struct hak_slab *pool_take(unsigned n, bool span, unsigned room)
 {
-	struct hak_superslab *ss = NULL;
-	int i = -1;
+	struct pool *own = &pools[hak_heap_tls->pool_shard], *pl = own;
+	struct hak_superslab *ss;
+	int i;
 
-	pthread_mutex_lock(&pool_lock);
-	if (room) {
-		/* Without room anywhere, a growing block gets a fresh superslab. */
-		for (ss = pool_head; ss; ss = ss->next)
-			if (ss->nfree >= n + room && (i = ss_fit(ss, n, span, room, false)) >= 0)
-				break;
-	} else {
-		/* Committed slabs first, wherever they are; then best fit. */
-		for (ss = pool_head; ss; ss = ss->next)
-			if (ss->dirty_mask && (i = ss_fit(ss, n, span, 0, true)) >= 0)
-				break;
-		if (i < 0)
-			for (ss = pool_head; ss; ss = ss->next)
-				if (ss->nfree >= n && (i = ss_fit(ss, n, span, 0, false)) >= 0)
-					break;
+	pthread_mutex_lock(&pl->lock);
+	ss = pool_find(pl, n, span, room, &i);
+	if (!ss) {
+		pthread_mutex_unlock(&pl->lock);
+		/* The other shards' free slabs before new memory; a shard busy
+		 * right now is passed over rather than waited for. */
+		for (unsigned k = 1; k < HAK_POOL_SHARDS && !ss; k++) {
+			pl = &pools[(unsigned)(own - pools + k) % HAK_POOL_SHARDS];
+			if (!__atomic_load_n(&pl->head, __ATOMIC_RELAXED) ||
+			    pthread_mutex_trylock(&pl->lock))
+				continue;
+			ss = pool_find(pl, n, span, room, &i);
+			if (!ss)
+				pthread_mutex_unlock(&pl->lock);
+		}
 	}
-	if (i < 0) {
-		pthread_mutex_unlock(&pool_lock);
-		/* Map outside the lock: the backend may sleep in the kernel. */
-		ss = ss_new();
+	if (!ss) {
+		/* Map outside any lock: the backend may sleep in the kernel. */
+		pl = own;
+		ss = ss_new(pl);
 		if (!ss)
 			return NULL;
-		pthread_mutex_lock(&pool_lock);
+		pthread_mutex_lock(&pl->lock);
 		pool_link(ss);
 		i = ss_fit(ss, n, span, room, false);
 		HAK_BUG_ON(i < 0);
 	}
 	ss_claim_locked(ss, (unsigned)i, n);
-	pool_maybe_purge_locked();
-	pthread_mutex_unlock(&pool_lock);
+	pthread_mutex_unlock(&pl->lock);
 	ss->slabs[i].span = (uint16_t)n;
+	/* Every shard that is due: the burst this thread's take follows may
+	 * have been freed into another. */
+	hak_pool_tick();
 	return &ss->slabs[i];
 }
 
@@ -353,7 +418,7 @@ static void ss_put_locked(struct hak_superslab *ss, unsigned i, unsigned n)
 	uint64_t now = hak_now_ms();
 
 	if (!ss->dirty_mask)
-		pool_dirty_add(1);
+		pool_dirty_add(pool_of(ss), 1);
 	for (unsigned k = 0; k < n; k++)
 		ss->slabs[i + k].freed_ms = now;
 	ss->free_mask |= run_bits(i, n);
@@ -367,11 +432,13 @@ static void pool_put(struct hak_slab *s, unsigned n)
 	struct hak_superslab *ss = hak_ss_of(s);
 	unsigned i = hak_slab_index(s);
 
+	struct pool *pl = pool_of(ss);
+
 	slabs_clear(ss, i, n);
-	pthread_mutex_lock(&pool_lock);
+	pthread_mutex_lock(&pl->lock);
 	ss_put_locked(ss, i, n);
-	pool_maybe_purge_locked();
-	pthread_mutex_unlock(&pool_lock);
+	pthread_mutex_unlock(&pl->lock);
+	hak_pool_tick();
 }
 
 struct hak_slab *hak_pool_take_slab(unsigned units)
@@ -398,10 +465,10 @@ bool hak_pool_resize_span(struct hak_slab *s, unsigned units)
 		return true;
 	if (units < n) {
 		slabs_clear(ss, i + units, n - units);
-		pthread_mutex_lock(&pool_lock);
+		pthread_mutex_lock(&pool_of(ss)->lock);
 		ss_put_locked(ss, i + units, n - units);
 		s->span = (uint16_t)units;
-		pthread_mutex_unlock(&pool_lock);
+		pthread_mutex_unlock(&pool_of(ss)->lock);
 		return true;
 	}
 	if (i + units > HAK_SLABS_PER_SS)
@@ -409,16 +476,16 @@ bool hak_pool_resize_span(struct hak_slab *s, unsigned units)
 
 	uint64_t bits = run_bits(i + n, units - n);
 
-	pthread_mutex_lock(&pool_lock);
+	pthread_mutex_lock(&pool_of(ss)->lock);
 	if ((ss->free_mask & bits) != bits) {
-		pthread_mutex_unlock(&pool_lock);
+		pthread_mutex_unlock(&pool_of(ss)->lock);
 		return false;
 	}
 	ss_claim_locked(ss, i + n, units - n);
 	for (unsigned k = n; k < units; k++)
 		atomic_store_explicit(&s[k].owner, HAK_OWNER_SPAN, memory_order_release);
 	s->span = (uint16_t)units;
-	pthread_mutex_unlock(&pool_lock);
+	pthread_mutex_unlock(&pool_of(ss)->lock);
 	return true;
 }
 

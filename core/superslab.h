@@ -80,7 +80,8 @@ struct hak_superslab {
 	struct hak_superslab *next, *prev; /* pool list */
 	uint64_t free_mask;		/* bit i: slab i is free */
 	uint64_t dirty_mask;		/* free slabs whose pages are still committed */
-	uint64_t pad0;
+	uint32_t shard;			/* the pool shard it belongs to, for life */
+	uint32_t pad0;
 	uint32_t nfree;
 	uint32_t in_pool;
 	uint64_t pad;
@@ -151,6 +152,9 @@ void hak_pool_tick(void);
 void hak_pool_lock(void);
 void hak_pool_unlock(void);
 void hak_pool_reset_after_fork(void);
+
+/* Pool shards: see superslab.c.  Each heap draws from one of them. */
+#define HAK_POOL_SHARDS 8
 
 /* Longest large span: half a superslab, and a slab for its header. */
 #define HAK_SPAN_MAX_SLABS (HAK_SLABS_PER_SS / 2 + 1)
