@@ -155,32 +155,30 @@ START_TEST(foreign_mapping)
 }
 END_TEST
 
+/* free(p + @off) of a fresh block of @size bytes is refused with @what. */
+static void expect_bad_free(size_t size, size_t off, const char *what)
+{
+	char *p = f_malloc(size);
+
+	expect_misuse(run_child(do_free, p + off), what, p + off);
+	f_free(p);
+}
+
 START_TEST(interior_pointer)
 {
-	char *p = f_malloc(64);
-
-	expect_misuse(run_child(do_free, p + 16),
-		      "free(): invalid pointer (inside a block, or misaligned)", p + 16);
-	f_free(p);
+	expect_bad_free(64, 16, "free(): invalid pointer (inside a block, or misaligned)");
 }
 END_TEST
 
 START_TEST(misaligned_pointer)
 {
-	char *p = f_malloc(64);
-
-	expect_misuse(run_child(do_free, p + 8), "free(): invalid pointer (misaligned)", p + 8);
-	f_free(p);
+	expect_bad_free(64, 8, "free(): invalid pointer (misaligned)");
 }
 END_TEST
 
 START_TEST(large_interior_pointer)
 {
-	char *p = f_malloc(300000);
-
-	expect_misuse(run_child(do_free, p + 4096),
-		      "free(): invalid pointer (no valid block header)", p + 4096);
-	f_free(p);
+	expect_bad_free(300000, 4096, "free(): invalid pointer (no valid block header)");
 }
 END_TEST
 
