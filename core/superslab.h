@@ -38,7 +38,8 @@
  * Who touches what:
  *   owner thread only: free, used, bump, next/prev, cls, capacity
  *   any thread:        remote (atomic push), owner (read)
- *   pool lock:         superslab fields, slab state while free
+ *   pool lock:         superslab fields, slab state while free (the lock
+ *                      of the pool shard the superslab belongs to)
  */
 #ifndef HAK_SUPERSLAB_H
 #define HAK_SUPERSLAB_H
