@@ -91,10 +91,7 @@ static void expect_misuse(struct outcome o, const char *fn_what, const void *p)
 		      "no single line ending in a caller: %s", o.err);
 }
 
-/* Blocks made in the parent, so their addresses are known before the fork. */
-static void *blk;
-
-static void do_free(void *p)
+static void __attribute__((unused)) do_free(void *p)
 {
 	f_free(p);
 }
@@ -108,11 +105,24 @@ static void do_free_twice(void *p)
 	f_free(p);
 }
 
+/*
+ * A block of @size bytes made here, then @fn(block + @off) in a child:
+ * refused with @what, naming block + @off.
+ */
+static void __attribute__((unused))
+expect_child_misuse(size_t size, size_t off, void (*fn)(void *), const char *what)
+{
+	char *p = f_malloc(size);
+
+	expect_misuse(run_child(fn, p + off), what, p + off);
+	f_free(p);
+}
+
 /* ---- every build ---- */
 
 START_TEST(small_double_free)
 {
-	blk = f_malloc(64);
+	void *blk = f_malloc(64);	/* made here: its address is known to the test */
 	struct outcome o = run_child(do_free_twice, blk);
 
 #ifdef CONFIG_HAKMEM_HARDEN_FREE_CHECK
@@ -155,40 +165,28 @@ START_TEST(foreign_mapping)
 }
 END_TEST
 
-/* free(p + @off) of a fresh block of @size bytes is refused with @what. */
-static void expect_bad_free(size_t size, size_t off, const char *what)
-{
-	char *p = f_malloc(size);
-
-	expect_misuse(run_child(do_free, p + off), what, p + off);
-	f_free(p);
-}
-
 START_TEST(interior_pointer)
 {
-	expect_bad_free(64, 16, "free(): invalid pointer (inside a block, or misaligned)");
+	expect_child_misuse(64, 16, do_free, "free(): invalid pointer (inside a block, or misaligned)");
 }
 END_TEST
 
 START_TEST(misaligned_pointer)
 {
-	expect_bad_free(64, 8, "free(): invalid pointer (misaligned)");
+	expect_child_misuse(64, 8, do_free, "free(): invalid pointer (misaligned)");
 }
 END_TEST
 
 START_TEST(large_interior_pointer)
 {
-	expect_bad_free(300000, 4096, "free(): invalid pointer (no valid block header)");
+	expect_child_misuse(300000, 4096, do_free, "free(): invalid pointer (no valid block header)");
 }
 END_TEST
 
 START_TEST(large_double_free)
 {
 	/* Once in the BigCache, the block's header says so. */
-	char *p = f_malloc(300000);
-
-	expect_misuse(run_child(do_free_twice, p), "free(): double free of", p);
-	f_free(p);
+	expect_child_misuse(300000, 0, do_free_twice, "free(): double free of");
 }
 END_TEST
 
@@ -224,9 +222,7 @@ START_TEST(remote_double_free)
 {
 	/* Another thread's free put the block on the slab's remote list,
 	 * where no walk can find it; its intact poison gives it away. */
-	blk = f_malloc(200);
-	expect_misuse(run_child(do_free_after_remote_free, blk), "free(): double free of", blk);
-	f_free(blk);
+	expect_child_misuse(200, 0, do_free_after_remote_free, "free(): double free of");
 }
 END_TEST
 
@@ -239,10 +235,8 @@ static void do_write_after_free(void *p)
 
 START_TEST(write_after_free)
 {
-	blk = f_malloc(100);
-	expect_misuse(run_child(do_write_after_free, blk), "malloc(): write after free detected in block",
-		      blk);
-	f_free(blk);
+	expect_child_misuse(100, 0, do_write_after_free,
+			    "malloc(): write after free detected in block");
 }
 END_TEST
 
@@ -258,19 +252,15 @@ static void do_overflow(void *p)
 
 START_TEST(small_overflow)
 {
-	blk = f_malloc(24);
-	expect_misuse(run_child(do_overflow, blk), "free(): heap overflow: canary overwritten at the end of",
-		      blk);
-	f_free(blk);
+	expect_child_misuse(24, 0, do_overflow,
+			    "free(): heap overflow: canary overwritten at the end of");
 }
 END_TEST
 
 START_TEST(large_overflow)
 {
-	blk = f_malloc(200000);
-	expect_misuse(run_child(do_overflow, blk), "free(): heap overflow: canary overwritten at the end of",
-		      blk);
-	f_free(blk);
+	expect_child_misuse(200000, 0, do_overflow,
+			    "free(): heap overflow: canary overwritten at the end of");
 }
 END_TEST
 
@@ -304,8 +294,8 @@ START_TEST(corrupted_link)
 {
 	struct outcome o;
 	char want[160];
+	void *blk = f_malloc(48);
 
-	blk = f_malloc(48);
 	o = run_child(do_corrupt_link, blk);
 	/* Found while following the list: no caller to name. */
 	snprintf(want, sizeof(want),
