@@ -115,6 +115,15 @@ extern struct hak_heap hak_heap_empty;
 extern struct hak_slab hak_slab_empty;
 extern HAK_TLS struct hak_heap *hak_heap_tls;
 
+/* Queue @ev on @h; false when @h is no real heap or its queue is full. */
+static inline bool hak_pend(struct hak_heap *h, struct hak_pending ev)
+{
+	if (h == &hak_heap_empty || h->npend == HAK_PENDING)
+		return false;
+	h->pend[h->npend++] = ev;
+	return true;
+}
+
 void *hak_small_alloc_slow(size_t size, const void *site) HAK_SLOWPATH;
 void hak_free_slow(void *p) HAK_SLOWPATH;
 void hak_slab_emptied(struct hak_slab *s) HAK_SLOWPATH;

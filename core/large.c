@@ -196,12 +196,10 @@ static void *large_routed(size_t size, const void *site, bool growing)
 	if (!p)
 		return NULL;
 	t1 = clock_ns();
-	if (h != &hak_heap_empty && h->npend < HAK_PENDING) {
-		h->pend[h->npend++] = (struct hak_pending){
-			.type = HAK_PEND_ALLOC, .site = st, .size = size, .route = (uint8_t)route,
-			.cost_ns = t1 - t0, .now_ns = t1 };
+	if (hak_pend(h, (struct hak_pending){ .type = HAK_PEND_ALLOC, .site = st, .size = size,
+					      .route = (uint8_t)route, .cost_ns = t1 - t0,
+					      .now_ns = t1 }))
 		return p;
-	}
 	hak_policy_lock();
 	hak_policy_alloc_done(size, st, route, false, t1 - t0, t1);
 	hak_policy_unlock();
@@ -294,7 +292,6 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 
 	if (span) {
 		struct hak_slab *s = hak_slab_of(hak_large_base(h));
-		struct hak_heap *hp = hak_heap_tls;
 
 		h->magic = 0;
 		if (s->span == 1)
@@ -302,12 +299,10 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 		else
 			hak_pool_put_slab(s);
 		/* Spans are never cached: the policy only needs to hear of it. */
-		if (hp != &hak_heap_empty && hp->npend < HAK_PENDING) {
-			hp->pend[hp->npend++] = (struct hak_pending){
-				.type = HAK_PEND_FREE, .site_addr = site, .size = size,
-				.birth_ms = birth };
+		if (hak_pend(hak_heap_tls, (struct hak_pending){ .type = HAK_PEND_FREE,
+								 .site_addr = site, .size = size,
+								 .birth_ms = birth }))
 			return;
-		}
 	}
 	hak_policy_lock();
 	kept = hak_policy_free(p, size, site, span ? -1 : hak_large_class(h), birth);
