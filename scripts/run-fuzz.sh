@@ -14,6 +14,12 @@ set -u
 dir=$1 seconds=$2
 failed=
 
+# libFuzzer reads a bad -max_total_time as 0, "no limit": refuse it here.
+case $seconds in
+'' | *[!0-9]* | 0) echo "run-fuzz: FUZZ_SECONDS must be a positive whole number, not '$seconds'" >&2
+	exit 2 ;;
+esac
+
 for bin in "$dir"/test/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
 	name=${bin##*/fuzz_}
