@@ -97,6 +97,16 @@ static int fault_release(void *addr, size_t size)
 	return hak_backend_mmap.release(addr, size);
 }
 
+static int fault_huge(void *addr, size_t size)
+{
+	return hak_backend_mmap.huge(addr, size);
+}
+
+static int fault_move(void *from, size_t size, void *to)
+{
+	return hak_backend_mmap.move(from, size, to);
+}
+
 static size_t fault_page_size(void)
 {
 	return hak_backend_mmap.page_size();
@@ -104,7 +114,8 @@ static size_t fault_page_size(void)
 
 const struct hak_backend_ops hak_backend_fault = {
 	.name = "fault(mmap)",
-	.caps = HAK_BACKEND_LAZY_COMMIT | HAK_BACKEND_CAN_RETURN | HAK_BACKEND_ZEROED,
+	.caps = HAK_BACKEND_LAZY_COMMIT | HAK_BACKEND_CAN_RETURN | HAK_BACKEND_ZEROED |
+		HAK_BACKEND_HUGE_PAGES,
 	.reserve = fault_reserve,
 	.commit = NULL,
 	.decommit = fault_decommit,
@@ -112,4 +123,6 @@ const struct hak_backend_ops hak_backend_fault = {
 	.extend = fault_extend,
 	.page_size = fault_page_size,
 	.protect = fault_protect,
+	.huge = fault_huge,
+	.move = fault_move,
 };

@@ -76,14 +76,18 @@ void *hak_resize(void *p, size_t size, const void *site)
 		hak_stat_add(HAK_STAT_REALLOC_INPLACE, 1);
 		return p;
 	}
-	/* A large block grows or shrinks in place when it can: no copy. */
-	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE &&
-	    hak_large_resize(p, size + HAK_CANARY_SIZE)) {
-		if (HAK_HARDEN_CANARY)
-			hak_harden_resized(p);
-		hak_stat_add(HAK_STAT_REALLOC_INPLACE, 1);
-		hak_stat_inuse_slow(hak_heap_tls, (int64_t)hak_usable(p) - (int64_t)have);
-		return p;
+	/* A large block grows or shrinks in place when it can, or has its
+	 * pages moved to a new home: no copy either way. */
+	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE) {
+		q = hak_large_resize(p, size + HAK_CANARY_SIZE) ? p :
+		    size > have ? hak_large_move(p, size + HAK_CANARY_SIZE, site) : NULL;
+		if (q) {
+			if (HAK_HARDEN_CANARY)
+				hak_harden_resized(q);
+			hak_stat_add(q == p ? HAK_STAT_REALLOC_INPLACE : HAK_STAT_REALLOC_MOVED, 1);
+			hak_stat_inuse_slow(hak_heap_tls, (int64_t)hak_usable(q) - (int64_t)have);
+			return q;
+		}
 	}
 	/* A growing block moves into a span, to grow in place next time. */
 	if (size > have && size >= HAK_REALLOC_SPAN_MIN && !HAK_HARDEN_GUARD)

@@ -77,9 +77,10 @@ void hak_poison_fresh(void *p, size_t size);
 
 /*
  * The registry of mapped regions (HARDEN_FREE_CHECK): one bit per
- * superslab-sized window of the address space, set for each superslab and
- * for the window in which each mapped large block starts.  A pointer
- * whose window has no bit was not allocated by hakmem.
+ * superslab-sized window of the address space, set for each superslab,
+ * for the window in which each mapped large block starts and for every
+ * window of the page heap's regions.  A pointer whose window has no bit
+ * was not allocated by hakmem.
  */
 #if HAK_HARDEN_FREE_CHECK
 void hak_region_add(const void *p);
@@ -88,6 +89,19 @@ void hak_region_del(const void *p);
 static inline void hak_region_add(const void *p) { (void)p; }
 static inline void hak_region_del(const void *p) { (void)p; }
 #endif
+
+/* Every window of [@p, @p + @len): a page heap region. */
+static inline void hak_region_add_range(const void *p, size_t len)
+{
+	for (size_t off = 0; HAK_HARDEN_FREE_CHECK && off < len; off += HAK_SS_SIZE)
+		hak_region_add((const char *)p + off);
+}
+
+static inline void hak_region_del_range(const void *p, size_t len)
+{
+	for (size_t off = 0; HAK_HARDEN_FREE_CHECK && off < len; off += HAK_SS_SIZE)
+		hak_region_del((const char *)p + off);
+}
 
 /*
  * Free-list links.  Encoded (HARDEN_FREELIST), a link is stored as

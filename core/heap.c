@@ -36,6 +36,7 @@
 
 #include "heap.h"
 #include "large.h"
+#include "pageheap.h"
 #include "init.h"
 #include "backend.h"
 #include "stats.h"
@@ -349,7 +350,7 @@ static struct hak_slab *heap_new_slab(struct hak_heap *h, unsigned cls)
 			return NULL;
 		/* Going to the pool is rare enough to give the BigCache's
 		 * delayed purge its chance too (the pool purged itself). */
-		hak_policy_idle_purge();
+		hak_large_tick();
 		hak_stat_add_to(h, HAK_STAT_REFILL_POOL, 1);
 		hak_stat_add_to(h, HAK_STAT_SLAB_NEW, 1);
 	}
@@ -454,6 +455,15 @@ static struct hak_heap *heap_attach(void)
 	return h;
 }
 
+struct hak_heap *hak_heap_own(void)
+{
+	struct hak_heap *h = hak_heap_tls;
+
+	if (h == &hak_heap_empty && hak_init_state == HAK_INIT_DONE)
+		h = heap_attach();
+	return h ? h : &hak_heap_empty;
+}
+
 /* Queue a slab that still has blocks out; or free it when it has none. */
 static void slab_abandon(struct hak_slab *s)
 {
@@ -493,7 +503,7 @@ void hak_heap_detach(struct hak_heap *h)
 
 	if (h == &hak_heap_empty)
 		return;
-	hak_bc_local_detach(h);
+	hak_large_detach(h);
 	hak_heap_tls = &hak_heap_empty;
 
 	pthread_mutex_lock(&abandon_lock);
@@ -584,7 +594,7 @@ void *hak_small_alloc_slow(size_t size, const void *site)
 	if (++h->refills % POOL_TICK_PERIOD == 0) {
 		hak_stat_sample_site(site, size);
 		hak_pool_tick();
-		hak_policy_idle_purge();
+		hak_large_tick();
 	}
 
 	void **b = s->free;
@@ -603,6 +613,13 @@ void hak_slab_emptied(struct hak_slab *s)
 {
 	struct hak_heap *h = hak_heap_tls;
 
+	/* A program that churns a few small blocks may never refill: slabs
+	 * that empty are its slow path, where memory freed a while ago can go
+	 * back to the OS. */
+	if (++h->refills % POOL_TICK_PERIOD == 0) {
+		hak_pool_tick();
+		hak_large_tick();
+	}
 	if (h->cur[s->cls] == s) {
 		hak_stat_add_to(h, HAK_STAT_EARLY_CURRENT, 1);
 		return;
@@ -744,6 +761,9 @@ void hak_free_slow(void *p)
 
 /* ---- classification ---- */
 
+/* What a pointer that starts no block of ours is told: a header that fails validation. */
+static struct hak_large_hdr no_block;
+
 enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
 			       struct hak_large_hdr **hdr)
 {
@@ -752,6 +772,15 @@ enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
 
 	*slab = NULL;
 	*hdr = hak_large_hdr_of(p);
+	/* A window's start: a page heap block (its header kept apart), a
+	 * window of the page heap that starts no live block, or a mapped
+	 * block aligned to the window (its header in the page before). */
+	if (!off && hak_ph_owns(p)) {
+		*hdr = hak_ph_header(p);
+		if (!*hdr)
+			*hdr = &no_block;
+		return HAK_PTR_LARGE;
+	}
 	if (off && ss->magic == HAK_SS_MAGIC) {
 		struct hak_slab *s = hak_slab_of(p);
 		uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_relaxed);

@@ -28,44 +28,39 @@
 #include "harden.h"
 
 /*
- * The BigCache's thread-local first level (bigcache.c): a few freed large
- * blocks this thread may take back without the policy lock.  @block is
- * the only field another thread touches (purge takes it by exchange).
+ * A large-block event waiting to be reported to the policy (policy.h):
+ * the large path queues its events on the thread's heap and the thread
+ * delivers them in order, in one batch under the policy lock, when the
+ * queue is full (hak_policy_flush), when it exits, and before it reads
+ * the policy's state.  A statistics dump therefore sees other threads'
+ * last few large blocks late (at most HAK_PENDING each).
  */
-#define HAK_BC_LOCAL 2
 #define HAK_PENDING 16
 
-struct hak_site;
-
-struct hak_bc_local {
-	_Atomic(void *) block;
-	const void *site_addr;		/* the call site it serves */
-	struct hak_site *site;
-	size_t lo, hi;			/* requests in (lo, hi] map to its class */
-	unsigned cls;
-	uint32_t gen;			/* class generation it was kept under */
-	_Atomic uint64_t stamp_ms;
+struct hak_pending {
+	const void *site_addr;		/* looked up at delivery */
+	size_t size;
+	uint64_t cost_ns;		/* ALLOC */
+	uint64_t now_ns;
+	uint64_t lifetime_ms;		/* FREE */
+	uint8_t type;			/* enum hak_event_type */
+	uint8_t route;			/* enum hak_route */
+	bool front;			/* ALLOC: from the front; FREE: kept in it */
 };
 
 /*
- * A large-block event waiting to be reported to the policy: a BigCache
- * hit served without the lock, a block served after the lock was let go,
- * a span freed.  The thread delivers its events in order the next time it
- * holds the policy lock (hak_policy_flush_local), so that a span's
- * allocation and free take that lock once between them instead of three
- * times.  A statistics dump therefore sees other threads' last few large
- * blocks late (at most HAK_PENDING each); its own thread's, it flushes.
+ * The BigCache's slots (bigcache.h): page heap blocks this thread freed,
+ * waiting for its next request from the same site.  @block is the only
+ * field another thread touches (a sweep takes it by exchange).
  */
-enum hak_pending_type { HAK_PEND_HIT, HAK_PEND_ALLOC, HAK_PEND_FREE };
+#define HAK_BC_SLOTS 4
 
-struct hak_pending {
-	struct hak_site *site;		/* HIT, ALLOC */
-	const void *site_addr;		/* FREE: looked up at delivery */
-	size_t size;
-	uint64_t cost_ns, now_ns;	/* ALLOC */
-	uint64_t birth_ms;		/* FREE */
-	uint8_t type;			/* enum hak_pending_type */
-	uint8_t route;			/* ALLOC: enum hak_route */
+struct hak_bc_slot {
+	_Atomic(void *) block;
+	const void *site;		/* the call site that had asked for it */
+	size_t run;			/* its run's length */
+	size_t usable;
+	_Atomic uint64_t stamp_ms;	/* when it was kept */
 };
 
 struct hak_heap {
@@ -78,9 +73,9 @@ struct hak_heap {
 	unsigned refills;		/* slow-path count, paces pool ticks */
 	struct hak_heap *next_free;	/* heap pool */
 	uint8_t sweep_tick[HAK_NCLASS_MAX];
-	struct hak_bc_local bcl[HAK_BC_LOCAL];
 	struct hak_pending pend[HAK_PENDING];
 	unsigned npend;
+	struct hak_bc_slot bc[HAK_BC_SLOTS];
 	/* Written by other threads: its own cache lines. */
 	_Alignas(64) _Atomic uint8_t remote_hint[HAK_NCLASS_MAX];
 #if IS_ENABLED(CONFIG_HAKMEM_STATS)
@@ -115,20 +110,13 @@ extern struct hak_heap hak_heap_empty;
 extern struct hak_slab hak_slab_empty;
 extern HAK_TLS struct hak_heap *hak_heap_tls;
 
-/* Queue @ev on @h; false when @h is no real heap or its queue is full. */
-static inline bool hak_pend(struct hak_heap *h, struct hak_pending ev)
-{
-	if (h == &hak_heap_empty || h->npend == HAK_PENDING)
-		return false;
-	h->pend[h->npend++] = ev;
-	return true;
-}
-
 void *hak_small_alloc_slow(size_t size, const void *site) HAK_SLOWPATH;
 void hak_free_slow(void *p) HAK_SLOWPATH;
 void hak_slab_emptied(struct hak_slab *s) HAK_SLOWPATH;
 
 void hak_heap_detach(struct hak_heap *h);
+/* This thread's heap, attached now if it has none (hak_heap_empty if that fails). */
+struct hak_heap *hak_heap_own(void);
 /* One-slab spans through the calling thread's empty-slab cache. */
 struct hak_slab *hak_heap_take_span_slab(void);
 void hak_heap_put_span_slab(struct hak_slab *s);

@@ -10,7 +10,7 @@
  * racing with the initialiser waits for it.
  *
  * Fork: the prepare handler takes every hakmem lock (policy, heap pool,
- * abandoned slabs, superslab pool, in that order) so the child inherits them in a
+ * abandoned slabs, superslab pool, page heap, in that order) so the child inherits them in a
  * consistent state; both sides then release them.  A single-threaded
  * process skips this (see fork_prepare).  Threads other than the
  * forking one do not exist in the child: their heaps' blocks stay valid
@@ -34,6 +34,7 @@
 #include "stats.h"
 #include "options.h"
 #include "policy.h"
+#include "pageheap.h"
 
 _Atomic int hak_init_state __hak_read_mostly;
 const struct hak_backend_ops *hak_backend __hak_read_mostly =
@@ -64,12 +65,14 @@ static void fork_prepare(void)
 	hak_policy_lock();
 	hak_heaps_lock();
 	hak_pool_lock();
+	hak_ph_lock();
 }
 
 static void fork_release(void)
 {
 	if (!fork_locked)
 		return;
+	hak_ph_unlock();
 	hak_pool_unlock();
 	hak_heaps_unlock();
 	hak_policy_unlock();

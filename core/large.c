@@ -2,17 +2,19 @@
 /*
  * core/large.c - blocks above the small limit.
  *
- * Two homes, both described in large_header.h:
- *   span    up to half a superslab with alignment <= 64: whole slabs
- *           carved from the pool, so a free/alloc see-saw reuses
- *           committed memory without a system call;
- *   mapped  anything bigger or more strictly aligned: a mapping of its
- *           own, released to the backend on free.
- * The active policy routes each request (span, BigCache, or a fresh
- * mapping) and decides on free whether a mapped block is kept in the
- * BigCache; both happen here, under the policy lock, with the system
- * calls outside it.  Aligned requests above 64 bytes bypass the policy:
- * they are always mapped and released.
+ * Three homes, described in large_header.h and pageheap.h:
+ *   span    up to large.span_max (at most half a superslab): whole slabs
+ *           carved from the superslab pool, so a free/alloc see-saw
+ *           reuses committed memory without a system call;
+ *   heap    a run of the page heap, up to the policy's map_min: freed
+ *           memory of any size serves requests of any size, and goes back
+ *           to the OS when the policy's decay says so;
+ *   mapped  at or above map_min, or aligned beyond a superslab: a mapping
+ *           of its own, released to the backend on free.
+ * The route depends only on the size and on map_min, which the policy
+ * publishes: no lock is taken to decide it.  Every allocation and free is
+ * queued as an event for the policy on the thread's heap, and reaches it
+ * in batches (policy.c).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -26,6 +28,11 @@
 #include "options.h"
 #include "heap.h"
 #include "harden.h"
+#include "pageheap.h"
+#include "bigcache.h"
+
+/* Mechanism limit of a span: half a superslab (HAK_SPAN_MAX_SLABS). */
+#define SPAN_LIMIT (((size_t)HAK_SPAN_MAX_SLABS << HAK_SLAB_SHIFT) - HAK_LARGE_HDR_SIZE)
 
 /*
  * Spans start at slab boundaries, so their blocks would all share their
@@ -73,11 +80,17 @@ static void *large_span(size_t size, const void *site, bool growing)
 	return block;
 }
 
-static void *large_map(size_t size, size_t align, const void *site, int cache_cls)
+/*
+ * Reserve a mapping for a block of @size bytes aligned to @align, laid out
+ * as large_header.h says: *@base and *@len the mapping, the block's
+ * address returned (NULL: no memory).  Blocks of pageheap.huge_pages and
+ * more get huge pages, as in the page heap.
+ */
+static char *map_reserve(size_t size, size_t align, char **base, size_t *len)
 {
 	size_t page = hak_backend->page_size();
-	size_t off, len, ralign, guard;
-	char *base, *block;
+	size_t off, ralign, guard;
+	char *block;
 
 	if (align < HAK_SS_SIZE) {
 		/* Header at base + 64 shadows slab 0's owner word: see large_header.h. */
@@ -90,34 +103,85 @@ static void *large_map(size_t size, size_t align, const void *site, int cache_cl
 	}
 	if (size > SIZE_MAX / 2 - off - page)
 		return NULL;
+	/* A block of 0 bytes still gets a page: its address must be in its mapping. */
+	size = size ? size : 1;
 	/* HARDEN_GUARD: one more page, after the block, that faults. */
 	guard = HAK_HARDEN_GUARD && hak_backend->protect ? page : 0;
-	len = HAK_ALIGN_UP(off + size, page) + guard;
-	base = hak_backend->reserve(len, ralign);
-	if (!base)
+	*len = HAK_ALIGN_UP(off + size, page) + guard;
+	*base = hak_backend->reserve(*len, ralign);
+	if (!*base)
 		return NULL;
-	if (guard && hak_backend->protect(base + len - guard, guard)) {
-		hak_backend->release(base, len);
+	if (guard && hak_backend->protect(*base + *len - guard, guard)) {
+		hak_backend->release(*base, *len);
 		return NULL;
 	}
-	block = base + off;
+	block = *base + off;
 	if (align >= HAK_SS_SIZE && off > page) {
 		/* Give back the unused head, keeping the header's page. */
-		hak_backend->release(base, off - page);
-		len -= off - page;
-		base = block - page;
+		hak_backend->release(*base, off - page);
+		*len -= off - page;
+		*base = block - page;
 	}
-	hak_large_hdr_init(hak_large_hdr_of(block), len - guard - (size_t)(block - base), base,
-			   len, site, cache_cls, HAK_LARGE_F_MAPPED);
+	if (hak_opts.huge_pages && size >= hak_opts.huge_pages && hak_backend->huge && !guard)
+		hak_backend->huge(*base, *len);
 	hak_region_add(block);
-	hak_stat_add(HAK_STAT_LARGE_MAPPED, 1);
-	hak_gauge_add(HAK_GAUGE_MAPPED, (long)len);
-	hak_gauge_add(HAK_GAUGE_COMMITTED, (long)len);
+	hak_gauge_add(HAK_GAUGE_MAPPED, (long)*len);
+	hak_gauge_add(HAK_GAUGE_COMMITTED, (long)*len);
 	return block;
 }
 
-/* Mechanism limit of a span: half a superslab (HAK_SPAN_MAX_SLABS). */
-#define SPAN_LIMIT (((size_t)HAK_SPAN_MAX_SLABS << HAK_SLAB_SHIFT) - HAK_LARGE_HDR_SIZE)
+/* A mapped block's usable bytes: to its mapping's end, less a guard page. */
+static size_t map_usable(const char *block, const char *base, size_t len)
+{
+	size_t guard = HAK_HARDEN_GUARD && hak_backend->protect ? hak_backend->page_size() : 0;
+
+	return len - guard - (size_t)(block - base);
+}
+
+static void *large_map(size_t size, size_t align, const void *site)
+{
+	char *base, *block;
+	size_t len;
+
+	block = map_reserve(size, align, &base, &len);
+	if (!block)
+		return NULL;
+	hak_large_hdr_init(hak_large_hdr_of(block), map_usable(block, base, len), base, len, site,
+			   -1, HAK_LARGE_F_MAPPED | HAK_LARGE_F_ZERO);
+	hak_stat_add(HAK_STAT_LARGE_MAPPED, 1);
+	return block;
+}
+
+/*
+ * A block at the start of a run of the page heap; its header is kept by
+ * the page heap.  Usable to the end of its last page.
+ */
+static void *large_heap(size_t size, const void *site)
+{
+	size_t page = hak_backend->page_size();
+	struct hak_large_hdr *h;
+	void *block;
+	bool zero;
+
+	if (size > PTRDIFF_MAX - page)
+		return NULL;
+	size = HAK_ALIGN_UP(size ? size : 1, page);
+	block = hak_ph_alloc(size, &h, &zero);
+	if (!block)
+		return NULL;
+	hak_large_hdr_init(h, size, block, HAK_ALIGN_UP(size, HAK_PH_UNIT), site, -1,
+			   HAK_LARGE_F_PAGES | (zero ? HAK_LARGE_F_ZERO : 0));
+	hak_stat_add(HAK_STAT_LARGE_HEAP, 1);
+	return block;
+}
+
+/* The header of a live large block: apart for the page heap's, else before it. */
+struct hak_large_hdr *hak_large_hdr_find(const void *p)
+{
+	struct hak_large_hdr *h = ((uintptr_t)p & HAK_SS_MASK) ? NULL : hak_ph_header(p);
+
+	return h ? h : hak_large_hdr_of(p);
+}
 
 static uint64_t clock_ns(void)
 {
@@ -127,89 +191,123 @@ static uint64_t clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * Route a request, serve it, and report it to the policy.  A BigCache hit,
- * the common case of a steady workload, is served and reported in one
- * critical section; a miss reports after its system calls, outside it.
- */
-static void *large_routed(size_t size, const void *site, bool growing)
+/* Queue an event for the policy; a thread without a heap delivers it now. */
+static void large_event(struct hak_pending ev)
 {
-	struct hak_heap *h = hak_heap_tls;
-	uint64_t t0, t1;
-	struct hak_site *st;
-	enum hak_route route;
-	size_t csize = 0;	/* class size, read under the lock: classes move */
-	int cls = -1;
-	void *p = NULL;
+	struct hak_heap *h = hak_heap_own();
 
-	/* This thread's own freed blocks first: no lock at all. */
-	if (h != &hak_heap_empty) {
-		p = hak_bc_local_get(h, size, site, true);
-		if (p) {
-			hak_large_hdr_reuse(hak_large_hdr_of(p), site, hak_now_ms());
-			hak_stat_add(HAK_STAT_BC_HIT, 1);
-			return p;
-		}
-	}
+	if (h == &hak_heap_empty) {
+		struct hak_event e = {
+			.type = (enum hak_event_type)ev.type, .size = ev.size,
+			.route = (enum hak_route)ev.route, .cost_ns = ev.cost_ns,
+			.lifetime_ms = ev.lifetime_ms, .now_ns = ev.now_ns,
+		};
 
-	t0 = clock_ns();
-	hak_policy_lock();
-	if (h != &hak_heap_empty)
-		hak_policy_flush_local(h);
-	st = hak_site_get(site);
-	route = hak_policy_route(size, st);
-	/* Spans share their superslab: no room for guard pages there. */
-	if (route == HAK_ROUTE_SPAN && (size > SPAN_LIMIT || HAK_HARDEN_GUARD))
-		route = HAK_ROUTE_CACHE;
-	if (route == HAK_ROUTE_CACHE) {
-		cls = hak_bc_class_of(size);
-		if (cls < 0) {
-			route = HAK_ROUTE_MAP;
-		} else {
-			csize = hak_bc_class_size((unsigned)cls);
-			p = hak_bc_get(st->index, (unsigned)cls);
-		}
+		hak_policy_event_now(&e, ev.site_addr);
+		return;
 	}
-	hak_bc_hint(st->index, route == HAK_ROUTE_CACHE ? cls : -1);
-	hak_stat_add(route == HAK_ROUTE_SPAN ? HAK_STAT_ROUTE_SPAN :
-		     route == HAK_ROUTE_CACHE ? HAK_STAT_ROUTE_CACHE : HAK_STAT_ROUTE_MAP, 1);
-	if (!p && route == HAK_ROUTE_CACHE && h != &hak_heap_empty)
-		p = hak_bc_local_get(h, size, site, false);
-	if (p) {
-		t1 = clock_ns();
-		hak_large_hdr_reuse(hak_large_hdr_of(p), site, t1 / 1000000);
-		hak_policy_alloc_done(size, st, route, true, t1 - t0, t1);
-		hak_policy_unlock();
-		hak_stat_add(HAK_STAT_BC_HIT, 1);
-		return p;
-	}
-	hak_policy_unlock();
+	if (h->npend == HAK_PENDING)
+		hak_policy_flush(h);
+	h->pend[h->npend++] = ev;
+}
 
-	if (route == HAK_ROUTE_SPAN) {
-		p = large_span(size, site, growing);
-	} else if (route == HAK_ROUTE_CACHE) {
-		hak_stat_add(HAK_STAT_BC_MISS, 1);
-		p = large_map(csize, 0, site, cls);
-	} else {
-		p = large_map(size, 0, site, -1);
-	}
+/*
+ * Where a request goes.  Spans and the page heap have no room for the
+ * hardened build's guard page after a block: there every large block is
+ * mapped.  A span holds at most 64-byte alignment; the page heap any up
+ * to its unit.
+ */
+static enum hak_route large_route(size_t size, size_t align)
+{
+	if (HAK_HARDEN_GUARD || align > HAK_PH_UNIT || size >= hak_policy_map_min())
+		return HAK_ROUTE_MAP;
+	if (size <= hak_opts.span_max && size <= SPAN_LIMIT && align <= HAK_LARGE_HDR_SIZE)
+		return HAK_ROUTE_SPAN;
+	return HAK_ROUTE_HEAP;
+}
+
+/* The length of the home a request of @size bytes gets on @route. */
+static size_t home_len(size_t size, enum hak_route route)
+{
+	size_t page = hak_backend->page_size();
+	size_t guard = HAK_HARDEN_GUARD && hak_backend->protect ? page : 0;
+
+	if (route == HAK_ROUTE_HEAP)
+		return HAK_ALIGN_UP(HAK_ALIGN_UP(size ? size : 1, page), HAK_PH_UNIT);
+	return HAK_ALIGN_UP(2 * HAK_LARGE_HDR_SIZE + (size ? size : 1), page) + guard;
+}
+
+/*
+ * This thread's front: a block it freed from the same site, without a
+ * lock.  Page heap blocks, and in a build that guards every large block
+ * its mappings of the usual layout (64-byte alignment).
+ */
+static void *large_front(size_t size, size_t align, enum hak_route route, const void *site)
+{
+	struct hak_heap *h;
+	struct hak_large_hdr *hdr;
+	size_t len;
+	void *p;
+
+	if (route == HAK_ROUTE_SPAN || (route == HAK_ROUTE_MAP && align > HAK_LARGE_HDR_SIZE) ||
+	    size > PTRDIFF_MAX || size > hak_policy_cache_max())
+		return NULL;
+	h = hak_heap_own();
+	if (h == &hak_heap_empty)
+		return NULL;
+	/* A run of the same units; a mapping up to a quarter longer (pages). */
+	len = home_len(size, route);
+	p = hak_bc_get(h, size, route == HAK_ROUTE_HEAP ? len : len + len / 4, site);
 	if (!p)
 		return NULL;
-	t1 = clock_ns();
-	if (hak_pend(h, (struct hak_pending){ .type = HAK_PEND_ALLOC, .site = st, .size = size,
-					      .route = (uint8_t)route, .cost_ns = t1 - t0,
-					      .now_ns = t1 }))
-		return p;
-	hak_policy_lock();
-	hak_policy_alloc_done(size, st, route, false, t1 - t0, t1);
-	hak_policy_unlock();
+	hdr = hak_large_hdr_find(p);
+	hak_large_hdr_init(hdr, hak_large_size(hdr), hak_large_base(hdr), hak_large_len(hdr), site,
+			   -1, hak_large_flags(hdr) & (HAK_LARGE_F_PAGES | HAK_LARGE_F_MAPPED));
+	hak_stat_add(HAK_STAT_LARGE_FRONT, 1);
+	large_event((struct hak_pending){ .type = HAK_EV_ALLOC, .site_addr = site, .size = size,
+					  .route = (uint8_t)route, .front = true,
+					  .now_ns = clock_ns() });
 	return p;
+}
+
+static void *large_serve(size_t size, size_t align, const void *site, bool growing)
+{
+	enum hak_route route = large_route(size, align);
+	uint64_t t0, t1;
+	void *p = large_front(size, align, route, site);
+
+	if (p)
+		return p;
+	t0 = clock_ns();
+	if (route == HAK_ROUTE_SPAN)
+		p = large_span(size, site, growing);
+	else if (route == HAK_ROUTE_HEAP)
+		p = large_heap(size, site);
+	else
+		p = large_map(size, align > HAK_LARGE_HDR_SIZE ? align : 0, site);
+	if (!p)
+		return NULL;
+	hak_stat_add(route == HAK_ROUTE_SPAN ? HAK_STAT_ROUTE_SPAN :
+		     route == HAK_ROUTE_HEAP ? HAK_STAT_ROUTE_HEAP : HAK_STAT_ROUTE_MAP, 1);
+	t1 = clock_ns();
+	large_event((struct hak_pending){ .type = HAK_EV_ALLOC, .site_addr = site, .size = size,
+					  .route = (uint8_t)route, .cost_ns = t1 - t0,
+					  .now_ns = t1 });
+	return p;
+}
+
+/* Memory freed a while ago goes back: the fronts' blocks, then the page heap's. */
+void hak_large_tick(void)
+{
+	hak_policy_poll();
+	hak_bc_sweep(hak_policy_decay_ms());
+	hak_ph_tick();
 }
 
 static void large_count_alloc(void *p)
 {
 	hak_stat_add(HAK_STAT_LARGE_ALLOC, 1);
-	hak_stat_inuse_slow(hak_heap_tls, (int64_t)hak_large_size(hak_large_hdr_of(p)));
+	hak_stat_inuse_slow(hak_heap_tls, (int64_t)hak_large_size(hak_large_hdr_find(p)));
 }
 
 void *hak_large_alloc(size_t size, size_t align, const void *site)
@@ -221,10 +319,7 @@ void *hak_large_alloc(size_t size, size_t align, const void *site)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (align <= HAK_LARGE_HDR_SIZE)
-		p = large_routed(size, site, false);
-	else
-		p = large_map(size, align, site, -1);
+	p = large_serve(size, align, site, false);
 	if (!p)
 		errno = ENOMEM;
 	else
@@ -233,6 +328,7 @@ void *hak_large_alloc(size_t size, size_t align, const void *site)
 	 * go (a program past a burst of small ones, or a hardened build
 	 * whose large blocks never use the pool). */
 	hak_pool_tick();
+	hak_large_tick();
 	return p;
 }
 
@@ -252,7 +348,7 @@ void *hak_large_alloc_growing(size_t size, const void *site)
 	else if (size <= HAK_SMALL_MAX)
 		p = large_span(size, site, true);
 	else
-		p = large_routed(size, site, true);
+		p = large_serve(size, 0, site, true);
 
 	if (!p)
 		errno = ENOMEM;
@@ -261,11 +357,8 @@ void *hak_large_alloc_growing(size_t size, const void *site)
 	return p;
 }
 
-void hak_large_release(void *p)
+void hak_large_release(void *p, struct hak_large_hdr *h)
 {
-	struct hak_large_hdr *h = hak_large_hdr_of(p);
-
-	h->magic = 0;	/* a second free of the same block is caught */
 	hak_region_del(p);
 	hak_gauge_add(HAK_GAUGE_MAPPED, -(long)hak_large_len(h));
 	hak_gauge_add(HAK_GAUGE_COMMITTED, -(long)hak_large_len(h));
@@ -274,7 +367,8 @@ void hak_large_release(void *p)
 
 void hak_large_free(void *p, struct hak_large_hdr *h)
 {
-	bool kept;
+	enum hak_route route;
+	uint64_t now;
 
 	if (((uintptr_t)p & 15) || !hak_large_hdr_valid(h))
 		hak_panic("free(): invalid pointer %p (no valid hakmem block header)", p);
@@ -282,37 +376,56 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 		hak_panic("free(): double free of %p (block is in the BigCache)", p);
 	hak_stat_add(HAK_STAT_LARGE_FREED, 1);
 
-	/* Read the header first: a span is reused as soon as it is back. */
+	/* Read the header first: the memory is reused as soon as it is back. */
 	size_t size = hak_large_size(h);
-
-	hak_stat_inuse_slow(hak_heap_tls, -(int64_t)size);
-	bool span = hak_large_flags(h) & HAK_LARGE_F_SPAN;
+	uint32_t flags = hak_large_flags(h);
 	const void *site = hak_large_site(h);
 	uint64_t birth = hak_large_birth(h);
 
-	if (span) {
+	hak_stat_inuse_slow(hak_heap_tls, -(int64_t)size);
+	if ((flags & (HAK_LARGE_F_PAGES | HAK_LARGE_F_MAPPED)) && size <= hak_policy_cache_max() &&
+	    hak_bc_keep(hak_heap_own(), p, h)) {
+		hak_stat_add(HAK_STAT_LARGE_KEPT, 1);
+		now = clock_ns();
+		large_event((struct hak_pending){ .type = HAK_EV_FREE, .site_addr = site, .size = size,
+						  .route = (uint8_t)(flags & HAK_LARGE_F_PAGES ?
+								     HAK_ROUTE_HEAP : HAK_ROUTE_MAP),
+						  .front = true,
+						  .now_ns = now, .lifetime_ms = now / 1000000 >= birth ?
+						  now / 1000000 - birth : 0 });
+		hak_large_tick();
+		return;
+	}
+	h->magic = 0;	/* a second free of the same block is caught */
+	if (flags & HAK_LARGE_F_PAGES) {
+		route = HAK_ROUTE_HEAP;
+		if (!hak_ph_free(p))
+			hak_panic("free(): double free or invalid pointer %p (no such page heap block)",
+				  p);
+	} else if (flags & HAK_LARGE_F_SPAN) {
 		struct hak_slab *s = hak_slab_of(hak_large_base(h));
 
-		h->magic = 0;
+		route = HAK_ROUTE_SPAN;
 		if (s->span == 1)
 			hak_heap_put_span_slab(s);
 		else
 			hak_pool_put_slab(s);
-		/* Spans are never cached: the policy only needs to hear of it. */
-		if (hak_pend(hak_heap_tls, (struct hak_pending){ .type = HAK_PEND_FREE,
-								 .site_addr = site, .size = size,
-								 .birth_ms = birth }))
-			return;
-	}
-	hak_policy_lock();
-	kept = hak_policy_free(p, size, site, span ? -1 : hak_large_class(h), birth);
-	hak_policy_unlock();
-	if (kept)
-		hak_stat_add(HAK_STAT_LARGE_CACHED, 1);
-	else if (!span)
+	} else {
+		route = HAK_ROUTE_MAP;
+		hak_large_release(p, h);
 		hak_stat_add(HAK_STAT_LARGE_RELEASED, 1);
-	if (!span && !kept)
-		hak_large_release(p);
+	}
+	now = clock_ns();
+	large_event((struct hak_pending){ .type = HAK_EV_FREE, .site_addr = site, .size = size,
+					  .route = (uint8_t)route, .now_ns = now,
+					  .lifetime_ms = now / 1000000 >= birth ? now / 1000000 - birth : 0 });
+	hak_large_tick();
+}
+
+void hak_large_detach(struct hak_heap *h)
+{
+	hak_bc_drain(h);
+	hak_policy_flush(h);
 }
 
 /*
@@ -346,38 +459,122 @@ static bool span_resize(struct hak_large_hdr *h, size_t size)
  */
 bool hak_large_resize(void *p, size_t size)
 {
-	struct hak_large_hdr *h = hak_large_hdr_of(p);
+	struct hak_large_hdr *h = hak_large_hdr_find(p);
 	size_t page = hak_backend->page_size();
 	char *base = hak_large_base(h);
 	size_t off = (size_t)((char *)p - base), len = hak_large_len(h), want;
-	int cls = hak_large_class(h);
 
 	if (hak_large_flags(h) & HAK_LARGE_F_SPAN)
 		return span_resize(h, size);
+	if (size > PTRDIFF_MAX - off - page)
+		return false;
+	if (hak_large_flags(h) & HAK_LARGE_F_PAGES) {
+		want = HAK_ALIGN_UP(size, page);
+		len = hak_ph_resize(p, want);
+		if (!len)
+			return false;
+		hak_large_hdr_init(h, want, base, len, hak_large_site(h), -1,
+				   hak_large_flags(h) & ~HAK_LARGE_F_ZERO);
+		return true;
+	}
 	/* A guarded block moves: its guard page stays at its end. */
-	if (!(hak_large_flags(h) & HAK_LARGE_F_MAPPED) || size > PTRDIFF_MAX - off - page ||
-	    HAK_HARDEN_GUARD)
+	if (!(hak_large_flags(h) & HAK_LARGE_F_MAPPED) || HAK_HARDEN_GUARD)
 		return false;
 	want = HAK_ALIGN_UP(off + size, page);
 	if (want == len)
 		return true;
 	if (want < len) {
-		/* A block sized for a BigCache class is worth more whole: let it
-		 * move, and the cache keep it for the next large request. */
-		if (cls >= 0 || hak_backend->release(base + want, len - want))
+		if (hak_backend->release(base + want, len - want))
 			return false;
 	} else if (!hak_backend->extend || hak_backend->extend(base, len, want)) {
 		return false;
 	}
 	hak_gauge_add(HAK_GAUGE_MAPPED, (long)want - (long)len);
 	hak_gauge_add(HAK_GAUGE_COMMITTED, (long)want - (long)len);
-	hak_large_hdr_init(h, want - off, base, want, hak_large_site(h), cls,
-			   hak_large_flags(h));
+	hak_large_hdr_init(h, want - off, base, want, hak_large_site(h), -1,
+			   hak_large_flags(h) & ~HAK_LARGE_F_ZERO);
 	return true;
+}
+
+/*
+ * Move a growing block whose neighbours are taken without copying it: the
+ * backend moves its pages (mremap) into a new run of the page heap, or
+ * into a new mapping, whichever home the new size has.  A mapped block
+ * moves with its header, to the same offset in the new mapping; a page
+ * heap block starts its run, so it moves to a mapping whose block starts
+ * a window (the layout of blocks aligned to a superslab).  NULL (nothing
+ * changed) where that cannot be done: the caller copies.
+ */
+void *hak_large_move(void *p, size_t size, const void *site)
+{
+	struct hak_large_hdr *h = hak_large_hdr_find(p), *nh;
+	size_t page = hak_backend->page_size(), old_len = hak_large_len(h), len, off;
+	uint32_t flags = hak_large_flags(h);
+	enum hak_route route = large_route(size, 0);
+	char *base = hak_large_base(h), *nbase, *block;
+	const void *old_site = hak_large_site(h);
+	uint64_t birth = hak_large_birth(h), now;
+	size_t old_size = hak_large_size(h);
+	void *q;
+
+	if (!hak_backend->move || size > PTRDIFF_MAX - HAK_PH_UNIT || size <= old_size ||
+	    HAK_HARDEN_GUARD || !(flags & (HAK_LARGE_F_PAGES | HAK_LARGE_F_MAPPED)))
+		return NULL;
+	off = (size_t)((char *)p - base);
+	if ((flags & HAK_LARGE_F_PAGES) && route == HAK_ROUTE_HEAP) {
+		size = HAK_ALIGN_UP(size, page);
+		q = hak_ph_move(p, size, &nh);
+		if (!q)
+			return NULL;
+		hak_large_hdr_init(nh, size, q, HAK_ALIGN_UP(size, HAK_PH_UNIT), site, -1,
+				   HAK_LARGE_F_PAGES);
+		h->magic = 0;
+	} else if (route == HAK_ROUTE_MAP &&
+		   ((flags & HAK_LARGE_F_PAGES) || off == 2 * HAK_LARGE_HDR_SIZE ||
+		    (off == page && !((uintptr_t)p & HAK_SS_MASK)))) {
+		bool pages = flags & HAK_LARGE_F_PAGES;
+		size_t from_len = pages ? hak_ph_run_len(p) : old_len;
+
+		block = map_reserve(size, off == 2 * HAK_LARGE_HDR_SIZE ? 0 : HAK_SS_SIZE, &nbase,
+				    &len);
+		if (!block)
+			return NULL;
+		/* From the run's start to the block, or from mapping to mapping. */
+		if (from_len > len - (size_t)((pages ? block : nbase) - nbase) ||
+		    hak_backend->move(pages ? p : base, from_len, pages ? block : nbase)) {
+			hak_region_del(block);
+			hak_gauge_add(HAK_GAUGE_MAPPED, -(long)len);
+			hak_gauge_add(HAK_GAUGE_COMMITTED, -(long)len);
+			hak_backend->release(nbase, len);
+			return NULL;
+		}
+		if (pages) {
+			h->magic = 0;
+			hak_ph_free_moved(p);
+		} else {
+			hak_large_release(p, h);
+		}
+		hak_large_hdr_init(hak_large_hdr_of(block), map_usable(block, nbase, len), nbase, len,
+				   site, -1, HAK_LARGE_F_MAPPED);
+		q = block;
+	} else {
+		return NULL;
+	}
+	hak_stat_add(HAK_STAT_REALLOC_REMAPPED, 1);
+	/* For the policy, a block freed and another allocated. */
+	now = clock_ns();
+	large_event((struct hak_pending){ .type = HAK_EV_FREE, .site_addr = old_site,
+					  .size = old_size,
+					  .route = (uint8_t)(flags & HAK_LARGE_F_PAGES ? HAK_ROUTE_HEAP
+										     : HAK_ROUTE_MAP),
+					  .now_ns = now, .lifetime_ms = now / 1000000 >= birth ?
+					  now / 1000000 - birth : 0 });
+	large_event((struct hak_pending){ .type = HAK_EV_ALLOC, .site_addr = site, .size = size,
+					  .route = (uint8_t)route, .now_ns = now });
+	return q;
 }
 
 bool hak_large_fresh(const void *p)
 {
-	return (hak_large_flags(hak_large_hdr_of(p)) & (HAK_LARGE_F_MAPPED | HAK_LARGE_F_REUSED)) ==
-	       HAK_LARGE_F_MAPPED;
+	return hak_large_flags(hak_large_hdr_find(p)) & HAK_LARGE_F_ZERO;
 }

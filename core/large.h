@@ -28,8 +28,26 @@ void *hak_large_alloc(size_t size, size_t align, const void *site) HAK_SLOWPATH;
 void *hak_large_alloc_growing(size_t size, const void *site);
 void hak_large_free(void *p, struct hak_large_hdr *hdr) HAK_SLOWPATH;
 
-/* Resize a mapped block in place; false when it must move instead. */
+/* The header of the live large block @p, wherever it is kept. */
+struct hak_large_hdr *hak_large_hdr_find(const void *p);
+/* Give a mapping of its own back to the backend. */
+void hak_large_release(void *p, struct hak_large_hdr *h);
+
+/* A thread exits: its front goes back to the page heap, its events to the policy. */
+struct hak_heap;
+void hak_large_detach(struct hak_heap *h);
+/* Return memory freed long enough ago (any slow path, now and then). */
+void hak_large_tick(void);
+
+/* Resize a large block in place; false when it must move instead. */
 bool hak_large_resize(void *p, size_t size);
+
+/*
+ * Move a large block to a new home for @size bytes (more than it has)
+ * without copying, where the backend can move pages; NULL when it must be
+ * copied.  Its old home is gone when this succeeds.
+ */
+void *hak_large_move(void *p, size_t size, const void *site);
 
 /* True when the block's memory is known to read as zero (fresh mapping). */
 bool hak_large_fresh(const void *p);

@@ -46,6 +46,8 @@
 #define HAK_LARGE_F_SPAN   0x2u	/* slabs of a superslab */
 #define HAK_LARGE_F_REUSED 0x4u	/* handed out again from the BigCache: not zero */
 #define HAK_LARGE_F_CACHED 0x8u	/* sitting in the BigCache: freeing it is a bug */
+#define HAK_LARGE_F_PAGES  0x10u	/* a run of the page heap */
+#define HAK_LARGE_F_ZERO   0x20u	/* its memory read as zero when it was handed out */
 
 struct hak_large_hdr {
 	uint64_t magic;

@@ -26,10 +26,12 @@
 /* Usable values before hak_options_init() runs (the core reads some early). */
 struct hak_options hak_opts __hak_read_mostly = {
 	.purge_delay_ms = CONFIG_HAKMEM_PURGE_DELAY_MS,
-	.purge_batch = 64,
 	.epoch_events = CONFIG_HAKMEM_POLICY_EPOCH,
-	.cache_sites = CONFIG_HAKMEM_SITES,
+	.sites = CONFIG_HAKMEM_SITES,
 	.span_max = (size_t)1 << 20,
+	.max_dirty = (size_t)1 << 30,
+	.huge_pages = (size_t)4 << 20,
+	.break_even_ms = CONFIG_HAKMEM_PURGE_DELAY_MS,
 };
 
 #define STR2(x) #x
@@ -42,13 +44,12 @@ enum core_opt {
 	OPT_STATS,
 	OPT_SEED,
 	OPT_PURGE_DELAY,
-	OPT_PURGE_BATCH,
 	OPT_SPAN_MAX,
 	OPT_EPOCH,
-	OPT_CACHE_MAX,
-	OPT_CACHE_PER_CLASS,
-	OPT_CACHE_SITES,
-	OPT_CACHE_CLASSES,
+	OPT_SITES,
+	OPT_MAX_DIRTY,
+	OPT_HUGE_PAGES,
+	OPT_BREAK_EVEN,
 	NR_CORE_OPTS
 };
 
@@ -73,25 +74,26 @@ static const struct opt_row core_options[NR_CORE_OPTS] = {
 		"seed of the policies' random choices" },
 	[OPT_PURGE_DELAY] = { "purge.delay_ms", "HAKMEM_PURGE_DELAY_MS", HAK_OPT_INT,
 		STR(CONFIG_HAKMEM_PURGE_DELAY_MS), 0, 60000,
-		"ms free memory stays committed before it is returned to the OS" },
-	[OPT_PURGE_BATCH] = { "purge.batch", "HAKMEM_PURGE_BATCH", HAK_OPT_INT, "64", 1, 4096,
-		"cached large blocks released per purge step" },
+		"ms free memory stays committed before it is returned to the OS (free slabs; "
+		"the page heap's decay under the fixed policy)" },
 	[OPT_SPAN_MAX] = { "large.span_max", "HAKMEM_LARGE_SPAN_MAX", HAK_OPT_SIZE,
 		"1MiB", 0, 1048576,
 		"requests up to this size are carved from superslab spans" },
 	[OPT_EPOCH] = { "policy.epoch", "HAKMEM_POLICY_EPOCH", HAK_OPT_INT,
 		STR(CONFIG_HAKMEM_POLICY_EPOCH), 1, 1000000,
 		"large-block events between two learning steps of the policy" },
-	[OPT_CACHE_MAX] = { "bigcache.max_bytes", "HAKMEM_BIGCACHE_MAX_BYTES", HAK_OPT_SIZE,
-		"256MiB", 0, TIB, "bytes the BigCache may hold" },
-	[OPT_CACHE_PER_CLASS] = { "bigcache.per_class", "HAKMEM_BIGCACHE_PER_CLASS", HAK_OPT_INT,
-		"4", 0, 64, "blocks the BigCache keeps per call site and size class" },
-	[OPT_CACHE_SITES] = { "bigcache.sites", "HAKMEM_BIGCACHE_SITES", HAK_OPT_INT,
+	[OPT_SITES] = { "policy.sites", "HAKMEM_POLICY_SITES", HAK_OPT_INT,
 		STR(CONFIG_HAKMEM_SITES), 1, CONFIG_HAKMEM_SITES,
-		"call sites the BigCache and the site table track" },
-	[OPT_CACHE_CLASSES] = { "bigcache.classes", "HAKMEM_BIGCACHE_CLASSES", HAK_OPT_SIZE_LIST,
-		"1MiB,2MiB,4MiB,8MiB", 1, TIB,
-		"BigCache size classes, increasing (a block is cached under the smallest that holds it)" },
+		"call sites of large blocks the site table tells apart" },
+	[OPT_MAX_DIRTY] = { "pageheap.max_dirty", "HAKMEM_PAGEHEAP_MAX_DIRTY", HAK_OPT_SIZE,
+		"1GiB", 0, TIB,
+		"most freed large-block memory kept committed at once (the oldest goes back first)" },
+	[OPT_HUGE_PAGES] = { "pageheap.huge_pages", "HAKMEM_PAGEHEAP_HUGE_PAGES", HAK_OPT_SIZE,
+		"4MiB", 0, TIB,
+		"blocks of at least this size get transparent huge pages (0: never)" },
+	[OPT_BREAK_EVEN] = { "pageheap.break_even_ms", "HAKMEM_PAGEHEAP_BREAK_EVEN_MS", HAK_OPT_INT,
+		STR(CONFIG_HAKMEM_PURGE_DELAY_MS), 0, 3600000,
+		"learning policies: freed memory reused within this many ms is worth keeping committed" },
 };
 
 static const char *const stats_choices[] = { "none", "summary", "json", NULL };
@@ -244,6 +246,7 @@ static const char *type_name(enum hak_opt_type t)
 	case HAK_OPT_SIZE: return "a size (bytes, or with KiB/MiB/GiB)";
 	case HAK_OPT_FLOAT: return "a number";
 	case HAK_OPT_SIZE_LIST: return "a list of sizes";
+	case HAK_OPT_INT_LIST: return "a list of integers";
 	case HAK_OPT_CHOICE: return "one of the listed words";
 	}
 	return "?";
@@ -297,20 +300,27 @@ static int parse_scalar(enum hak_opt_type type, const char *s, double min, doubl
 	}
 }
 
-static int parse_list(const char *const *items, unsigned n, double min, double max,
-		      struct hak_param_value *out, const char *where, const char *key)
+static bool is_list(enum hak_opt_type t)
+{
+	return t == HAK_OPT_SIZE_LIST || t == HAK_OPT_INT_LIST;
+}
+
+static int parse_list(enum hak_opt_type type, const char *const *items, unsigned n, double min,
+		      double max, struct hak_param_value *out, const char *where, const char *key)
 {
 	struct hak_param_value item = { 0 };
+	bool ints = type == HAK_OPT_INT_LIST;
 
 	if (n == 0 || n > HAK_PARAM_LIST_MAX)
-		return key_error(-ERANGE, where, key, "a list of 1 to %d sizes is wanted, not %u",
-				 HAK_PARAM_LIST_MAX, n);
+		return key_error(-ERANGE, where, key, "a list of 1 to %d %s is wanted, not %u",
+				 HAK_PARAM_LIST_MAX, ints ? "integers" : "sizes", n);
 	for (unsigned k = 0; k < n; k++) {
-		int err = parse_scalar(HAK_OPT_SIZE, items[k], min, max, &item, where, key);
+		int err = parse_scalar(ints ? HAK_OPT_INT : HAK_OPT_SIZE, items[k], min, max, &item,
+				       where, key);
 
 		if (err)
 			return err;
-		out->list[k] = item.size;
+		out->list[k] = ints ? (size_t)item.i : item.size;
 	}
 	out->nlist = n;
 	return 0;
@@ -373,7 +383,7 @@ bool hak_option_is_list(const char *key)
 {
 	struct row_ref r;
 
-	return find_row(key, &r) && row_type(&r) == HAK_OPT_SIZE_LIST;
+	return find_row(key, &r) && is_list(row_type(&r));
 }
 
 static const char *const known_policies[] = { "fixed", "elo", "evo", NULL };
@@ -408,16 +418,12 @@ static int set_core(enum core_opt o, const struct hak_param_value *v)
 	case OPT_STRICT: hak_opts.strict = v->b; break;
 	case OPT_SEED: hak_opts.seed = (uint64_t)v->i; break;
 	case OPT_PURGE_DELAY: hak_opts.purge_delay_ms = (unsigned)v->i; break;
-	case OPT_PURGE_BATCH: hak_opts.purge_batch = (unsigned)v->i; break;
 	case OPT_SPAN_MAX: hak_opts.span_max = v->size; break;
 	case OPT_EPOCH: hak_opts.epoch_events = (unsigned)v->i; break;
-	case OPT_CACHE_MAX: hak_opts.cache_max_bytes = v->size; break;
-	case OPT_CACHE_PER_CLASS: hak_opts.cache_per_class = (unsigned)v->i; break;
-	case OPT_CACHE_SITES: hak_opts.cache_sites = (unsigned)v->i; break;
-	case OPT_CACHE_CLASSES:
-		memcpy(hak_opts.cache_classes, v->list, sizeof(v->list));
-		hak_opts.ncache_classes = v->nlist;
-		break;
+	case OPT_SITES: hak_opts.sites = (unsigned)v->i; break;
+	case OPT_MAX_DIRTY: hak_opts.max_dirty = v->size; break;
+	case OPT_HUGE_PAGES: hak_opts.huge_pages = v->size; break;
+	case OPT_BREAK_EVEN: hak_opts.break_even_ms = (unsigned)v->i; break;
 	default:
 		break;
 	}
@@ -427,10 +433,11 @@ static int set_core(enum core_opt o, const struct hak_param_value *v)
 static int set_value(const struct row_ref *r, const struct hak_param_value *v,
 		     const char *where, const char *key)
 {
-	if (row_type(r) == HAK_OPT_SIZE_LIST) {
+	if (is_list(row_type(r))) {
 		for (unsigned k = 1; k < v->nlist; k++)
 			if (v->list[k] <= v->list[k - 1])
-				return key_error(-EINVAL, where, key, "sizes must be increasing");
+				return key_error(-EINVAL, where, key, "%s must be increasing",
+						 row_type(r) == HAK_OPT_INT_LIST ? "items" : "sizes");
 	}
 	if (r->core)
 		return set_core((enum core_opt)(r->core - core_options), v);
@@ -472,7 +479,8 @@ int hak_option_set(const char *key, const char *value, const char *where)
 		}
 		return key_error(-EINVAL, where, key,
 				 "'%s' is not one of: none, summary, json (or 0, 1)", value);
-	case HAK_OPT_SIZE_LIST: {
+	case HAK_OPT_SIZE_LIST:
+	case HAK_OPT_INT_LIST: {
 		char buf[256];
 		const char *items[HAK_PARAM_LIST_MAX + 1];
 		unsigned n = 0;
@@ -485,7 +493,7 @@ int hak_option_set(const char *key, const char *value, const char *where)
 				break;
 			items[n++] = tok;
 		}
-		err = parse_list(items, n, min, max, &v, where, key);
+		err = parse_list(row_type(&r), items, n, min, max, &v, where, key);
 		break;
 	}
 	default:
@@ -504,11 +512,11 @@ int hak_option_set_list(const char *key, const char *const *items, unsigned n, c
 
 	if (!find_row(key, &r))
 		return key_error(-ENOENT, where, key, "unknown option");
-	if (row_type(&r) != HAK_OPT_SIZE_LIST)
+	if (!is_list(row_type(&r)))
 		return key_error(-EINVAL, where, key, "a list was given, but this option is %s",
 				 type_name(row_type(&r)));
 	row_range(&r, &min, &max);
-	err = parse_list(items, n, min, max, &v, where, key);
+	err = parse_list(row_type(&r), items, n, min, max, &v, where, key);
 	return err ? err : set_value(&r, &v, where, key);
 }
 

@@ -29,6 +29,7 @@ enum hak_opt_type {
 	HAK_OPT_SIZE = HAK_PARAM_SIZE,
 	HAK_OPT_FLOAT = HAK_PARAM_FLOAT,
 	HAK_OPT_SIZE_LIST = HAK_PARAM_SIZE_LIST,
+	HAK_OPT_INT_LIST = HAK_PARAM_INT_LIST,
 	HAK_OPT_CHOICE,		/* one word out of a fixed set */
 };
 
@@ -44,14 +45,12 @@ struct hak_options {
 	int stats;				/* "stats": enum hak_stats_mode */
 	uint64_t seed;				/* "seed" */
 	unsigned purge_delay_ms;		/* "purge.delay_ms" */
-	unsigned purge_batch;			/* "purge.batch" */
 	size_t span_max;			/* "large.span_max" */
 	unsigned epoch_events;			/* "policy.epoch" */
-	size_t cache_max_bytes;			/* "bigcache.max_bytes" */
-	unsigned cache_per_class;		/* "bigcache.per_class" */
-	unsigned cache_sites;			/* "bigcache.sites" */
-	size_t cache_classes[HAK_PARAM_LIST_MAX]; /* "bigcache.classes" */
-	unsigned ncache_classes;
+	unsigned sites;				/* "policy.sites" */
+	size_t max_dirty;			/* "pageheap.max_dirty" */
+	size_t huge_pages;			/* "pageheap.huge_pages" */
+	unsigned break_even_ms;			/* "pageheap.break_even_ms" */
 	/* Parameters of every compiled-in policy, in schema order. */
 	struct hak_param_value params[HAK_MAX_POLICIES][HAK_MAX_POLICY_PARAMS];
 };

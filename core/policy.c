@@ -1,35 +1,43 @@
 // SPDX-License-Identifier: MIT
 /*
  * core/policy.c - the policy registry, the active policy's hooks, the
- * call-site table and the events that feed the policy.
+ * call-site table, and the decisions the large path reads.
  *
  * The registry lists the policies compiled in (one Kconfig symbol each);
  * hak_opts.policy names the active one.  Its hooks are called through its
- * ops table, only from the large path, under policy_lock: a policy never
- * needs locks of its own.  A hook that is NULL gets the default documented
- * in include/hakmem_policy.h.
+ * ops table under policy_lock: a policy never needs locks of its own.  A
+ * hook that is NULL gets the default documented in
+ * include/hakmem_policy.h.
+ *
+ * The large path never waits for this lock to serve a block: it reads
+ * the decisions in force (map_min, and one admit flag per call site) as
+ * plain atomics, and queues its events on the thread's heap; a thread
+ * delivers them here in a batch when its queue is full (hak_policy_flush).
+ * Learning is driven by those events and by the slow paths, never by a
+ * timer: every policy.epoch events the policy's tick() runs, then
+ * decide() with what the page heap did meanwhile (its decisions go to the
+ * page heap at once) and admit() for every site that had events; and the
+ * slow paths ask for a decide() every HAK_DECIDE_MS (hak_policy_poll), so
+ * that decay follows the workload even when large events are few.
  *
  * The site table maps a call site's address to a slot (open addressing,
- * bigcache.sites slots out of CONFIG_HAKMEM_SITES); when it is full, new
- * sites share the slot their hash lands on.  It counts allocations,
- * frees, bytes, a size histogram and lifetimes per site.
- *
- * Learning is driven by events, never by a timer: every policy.epoch
- * large events the policy's tick() runs, and then its classes() may move
- * the BigCache's class boundaries.
+ * policy.sites slots out of CONFIG_HAKMEM_SITES); when it is full, new
+ * sites share the slot their hash lands on.  Slots are claimed under the
+ * lock and never given up, so the large path can look one up without it
+ * (site_key[]).  It counts allocations, frees, bytes, a size histogram and
+ * lifetimes per site.
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include "policy.h"
 #include "options.h"
 #include "backend.h"
 #include "stats.h"
 #include "heap.h"
-#include "large_header.h"
+#include "pageheap.h"
 
 extern const struct hak_policy hak_policy_fixed;
 extern const struct hak_policy hak_policy_elo;
@@ -51,21 +59,31 @@ const struct hak_policy *const hak_policies[] = {
 #define NR_POLICIES (IS_ENABLED(CONFIG_HAKMEM_POLICY_FIXED) + \
 		     IS_ENABLED(CONFIG_HAKMEM_POLICY_ELO) + IS_ENABLED(CONFIG_HAKMEM_POLICY_EVO))
 
+/* Until a policy decides otherwise: no mapping of its own below 1 TiB, and
+ * blocks up to 4 MiB may wait in the fronts. */
+#define MAP_MIN_DEFAULT ((size_t)1 << 40)
+#define CACHE_MAX_DEFAULT ((size_t)4 << 20)
+
 static pthread_mutex_t policy_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
 static const struct hak_policy *active;
 static void *active_state;
-/*
- * Usable before hak_policy_init(): the profile loader allocates large
- * buffers while options are still being read.  Until then there is no
- * policy and no BigCache class, so requests are spans or mappings.
- */
-static struct hak_policy_env env = {
-	.span_max = (size_t)1 << 20,
-	.epoch_events = CONFIG_HAKMEM_POLICY_EPOCH,
-};
+static struct hak_policy_env env;
 static struct hak_site sites[CONFIG_HAKMEM_SITES];
 static uint64_t events, epoch;
-static uint64_t last_purge_ms;
+static uint64_t site_events[(CONFIG_HAKMEM_SITES + 63) / 64];	/* bit: events this epoch */
+
+/* What the large path reads without the lock. */
+static _Atomic size_t map_min __hak_read_mostly = MAP_MIN_DEFAULT;
+static _Atomic uint64_t decay_ms __hak_read_mostly = CONFIG_HAKMEM_PURGE_DELAY_MS;
+static _Atomic size_t cache_max __hak_read_mostly;
+static _Atomic(const void *) site_key[CONFIG_HAKMEM_SITES];
+static _Atomic uint8_t site_admit[CONFIG_HAKMEM_SITES];
+static bool admit_unseen __hak_read_mostly = true;	/* no admit hook: every site */
+
+/* The decisions in force, and the page heap's counters at the last decide(). */
+static struct hak_decisions decisions;
+static struct hak_ph_stats ph_last;
+static _Atomic uint64_t decide_ms;	/* the last decide(); read without the lock */
 
 /*
  * The active policy's hooks, or NULL.  With one policy compiled in, the
@@ -112,249 +130,247 @@ static void *meta_alloc(size_t size)
 	return hak_backend->reserve(HAK_ALIGN_UP(size ? size : 1, hak_backend->page_size()), 0);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
+/* ---- decisions ---- */
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+/* Ask the policy (lock held), and hand what it decided to the page heap. */
+static void decide(void)
+{
+	struct hak_ph_stats now;
+	struct hak_heap_info info;
+	struct hak_ph_params pp;
+	uint64_t ms = hak_now_ms();
+
+	hak_ph_get_stats(&now);
+	info = (struct hak_heap_info){
+		.elapsed_ms = ms - atomic_load_explicit(&decide_ms, memory_order_relaxed),
+		.freed = now.freed - ph_last.freed,
+	};
+	for (unsigned b = 0; b < HAK_AGE_BUCKETS; b++) {
+		info.hit[b] = now.hit[b] - ph_last.hit[b];
+		info.miss[b] = now.miss[b] - ph_last.miss[b];
+	}
+	ph_last = now;
+	atomic_store_explicit(&decide_ms, ms, memory_order_relaxed);
+	if (pops() && pops()->decide)
+		pops()->decide(active_state, &info, &decisions);
+	if (decisions.keep_bytes > hak_opts.max_dirty)
+		decisions.keep_bytes = hak_opts.max_dirty;
+	if (decisions.map_min <= hak_opts.span_max)
+		decisions.map_min = hak_opts.span_max + 1;
+	pp = (struct hak_ph_params){
+		.delay_ms = decisions.decay_ms,
+		.keep_bytes = decisions.keep_bytes,
+		.huge_min = hak_opts.huge_pages ? hak_opts.huge_pages : SIZE_MAX,
+	};
+	hak_ph_set_params(&pp);
+	atomic_store_explicit(&map_min, decisions.map_min, memory_order_relaxed);
+	atomic_store_explicit(&decay_ms, decisions.decay_ms, memory_order_relaxed);
+	atomic_store_explicit(&cache_max, decisions.cache_max, memory_order_relaxed);
 }
 
-static uint64_t minor_faults(void)
+size_t hak_policy_cache_max(void)
 {
-	struct rusage ru;
+	return atomic_load_explicit(&cache_max, memory_order_relaxed);
+}
 
-	return getrusage(RUSAGE_SELF, &ru) ? 0 : (uint64_t)ru.ru_minflt;
+uint64_t hak_policy_decay_ms(void)
+{
+	return atomic_load_explicit(&decay_ms, memory_order_relaxed);
+}
+
+void hak_policy_poll(void)
+{
+	if (hak_now_ms() - atomic_load_explicit(&decide_ms, memory_order_relaxed) < HAK_DECIDE_MS ||
+	    pthread_mutex_trylock(&policy_lock))
+		return;
+	if (hak_now_ms() - atomic_load_explicit(&decide_ms, memory_order_relaxed) >= HAK_DECIDE_MS)
+		decide();
+	pthread_mutex_unlock(&policy_lock);
+}
+
+size_t hak_policy_map_min(void)
+{
+	return atomic_load_explicit(&map_min, memory_order_relaxed);
+}
+
+static void policy_exit(void)
+{
+	pthread_mutex_lock(&policy_lock);
+	if (pops() && pops()->exit)
+		pops()->exit(active_state);
+	pthread_mutex_unlock(&policy_lock);
 }
 
 void hak_policy_init(void)
 {
 	int idx;
 
-	hak_bc_init();
 	env = (struct hak_policy_env){
 		.meta_alloc = meta_alloc,
-		.now_ns = now_ns,
-		.minor_faults = minor_faults,
 		.seed = hak_opts.seed,
-		.span_max = hak_opts.span_max,
-		.nsites = hak_opts.cache_sites,
-		.epoch_events = hak_opts.epoch_events,
-		.cache_max_bytes = hak_opts.cache_max_bytes,
-		.cache_per_class = hak_opts.cache_per_class,
-		.cache_classes = hak_opts.cache_classes,
-		.ncache_classes = hak_opts.ncache_classes,
+		.nsites = hak_opts.sites,
+		.purge_delay_ms = hak_opts.purge_delay_ms,
+		.max_dirty = hak_opts.max_dirty,
+		.break_even_ms = hak_opts.break_even_ms,
 	};
+	decisions = (struct hak_decisions){
+		.decay_ms = hak_opts.purge_delay_ms,
+		.keep_bytes = hak_opts.max_dirty,
+		.map_min = MAP_MIN_DEFAULT,
+		.cache_max = CACHE_MAX_DEFAULT,
+	};
+	atomic_store_explicit(&decide_ms, hak_now_ms(), memory_order_relaxed);
+	hak_ph_get_stats(&ph_last);
 	active = hak_opts.policy;
 	idx = hak_policy_index(active);
-	if (!active || idx < 0)
-		return;
-	env.params = hak_opts.params[idx];
-	active_state = meta_alloc(active->state_size);
-	if (!active_state ||
-	    (pops()->init && pops()->init(active_state, &env) < 0)) {
-		hak_warn("policy %s failed to start; using the core's defaults", active->name);
+	if (active && idx >= 0) {
+		env.params = hak_opts.params[idx];
+		active_state = meta_alloc(active->state_size);
+		if (!active_state || (pops()->init && pops()->init(active_state, &env) < 0)) {
+			hak_warn("policy %s failed to start; using the core's defaults", active->name);
+			active = NULL;
+		}
+	} else {
 		active = NULL;
 	}
+	admit_unseen = !pops() || !pops()->admit;
+	pthread_mutex_lock(&policy_lock);
+	decide();
+	pthread_mutex_unlock(&policy_lock);
+	if (active && pops()->exit)
+		atexit(policy_exit);
 }
 
 /* ---- call sites ---- */
 
-struct hak_site *hak_site_get(const void *addr)
+static unsigned site_home(const void *addr, unsigned n)
 {
-	unsigned n = hak_opts.cache_sites ? hak_opts.cache_sites : 1;
-	uint64_t h = (uint64_t)(uintptr_t)addr * 0x9e3779b97f4a7c15ULL;
-	unsigned i = (unsigned)(h >> 32) % n;
+	return (unsigned)(((uint64_t)(uintptr_t)addr * 0x9e3779b97f4a7c15ULL) >> 32) % n;
+}
+
+static void site_admit_set(struct hak_site *s)
+{
+	bool ok = !pops() || !pops()->admit || pops()->admit(active_state, s);
+
+	atomic_store_explicit(&site_admit[s->index], ok, memory_order_relaxed);
+}
+
+/* The slot of @addr, claimed if new (lock held). */
+static struct hak_site *site_get(const void *addr)
+{
+	unsigned n = hak_opts.sites ? hak_opts.sites : 1, i = site_home(addr, n);
 
 	for (unsigned probe = 0; probe < n; probe++) {
-		struct hak_site *s = &sites[(i + probe) % n];
+		unsigned k = (i + probe) % n;
+		struct hak_site *s = &sites[k];
 
 		if (s->addr == addr)
 			return s;
 		if (!s->addr) {
 			s->addr = addr;
-			s->index = (i + probe) % n;
+			s->index = k;
+			site_admit_set(s);
+			atomic_store_explicit(&site_key[k], addr, memory_order_release);
 			return s;
 		}
 	}
 	return &sites[i];	/* full: share the home slot */
 }
 
-static void site_count_alloc(struct hak_site *s, size_t size)
+bool hak_policy_admitted(const void *addr)
+{
+	unsigned n = hak_opts.sites ? hak_opts.sites : 1, i = site_home(addr, n);
+
+	for (unsigned probe = 0; probe < n; probe++) {
+		unsigned k = (i + probe) % n;
+		const void *key = atomic_load_explicit(&site_key[k], memory_order_acquire);
+
+		if (key == addr)
+			return atomic_load_explicit(&site_admit[k], memory_order_relaxed);
+		/* Not seen yet (its events are still queued): what the policy
+		 * would say of any site, when it says the same of all. */
+		if (!key)
+			return admit_unseen;
+	}
+	return atomic_load_explicit(&site_admit[i], memory_order_relaxed);	/* full */
+}
+
+static void site_count(struct hak_site *s, const struct hak_event *ev)
 {
 	unsigned b = 0;
 
-	while (b + 1 < HAK_SITE_HIST && (size >> (HAK_SITE_HIST_SHIFT + b + 1)))
+	if (ev->type == HAK_EV_FREE) {
+		s->frees++;
+		s->lifetime_ms += ev->lifetime_ms;
+		return;
+	}
+	while (b + 1 < HAK_SITE_HIST && (ev->size >> (HAK_SITE_HIST_SHIFT + b + 1)))
 		b++;
 	s->allocs++;
-	s->bytes += size;
+	s->bytes += ev->size;
 	s->hist[b]++;
 }
 
-/* ---- hooks ---- */
+/* ---- events ---- */
 
-enum hak_route hak_policy_route(size_t size, struct hak_site *site)
-{
-	enum hak_route r;
-
-	const struct hak_policy_ops *o = pops();
-
-	if (o && o->route)
-		r = o->route(active_state, size, site);
-	else
-		r = size <= env.span_max ? HAK_ROUTE_SPAN : HAK_ROUTE_CACHE;
-	if (r == HAK_ROUTE_SPAN && size > env.span_max)
-		r = HAK_ROUTE_CACHE;
-	return r;
-}
-
-static void deliver(const struct hak_event *ev)
+static void deliver(struct hak_event *ev, const void *site_addr)
 {
 	const struct hak_policy_ops *o = pops();
+	struct hak_site *s = site_get(site_addr);
 
+	ev->site = s;
+	site_count(s, ev);
+	site_events[s->index / 64] |= 1ULL << (s->index % 64);
 	if (o && o->on_event)
 		o->on_event(active_state, ev);
-	if (++events % env.epoch_events)
+	if (++events % hak_opts.epoch_events)
 		return;
 	epoch++;
-	if (!active)
-		return;
-	if (o->tick)
+	if (o && o->tick)
 		o->tick(active_state, epoch);
-	if (o->classes) {
-		size_t cls[HAK_PARAM_LIST_MAX];
-		unsigned n = o->classes(active_state, cls, HAK_PARAM_LIST_MAX);
-		bool ok = n > 0 && n <= HAK_PARAM_LIST_MAX;
-
-		/* Increasing, and no class the budget could never hold. */
-		for (unsigned k = 0; ok && k < n; k++)
-			ok = cls[k] > (k ? cls[k - 1] : 0) && cls[k] <= hak_opts.cache_max_bytes;
-		if (ok)
-			hak_bc_set_classes(cls, n);
+	decide();
+	for (unsigned w = 0; w < sizeof(site_events) / 8; w++) {
+		for (uint64_t m = site_events[w]; m; m &= m - 1)
+			site_admit_set(&sites[w * 64 + (unsigned)__builtin_ctzll(m)]);
+		site_events[w] = 0;
 	}
 }
 
-/* Give cached memory back: as the policy says, or by age and budget. */
-static void maybe_purge(uint64_t now_ns_v)
+static struct hak_event event_of(const struct hak_pending *pd)
 {
-	uint64_t now_ms = now_ns_v / 1000000;
-	struct hak_purge_info info;
-	size_t want;
-
-	if (now_ms - last_purge_ms < (hak_opts.purge_delay_ms + 1) / 2 || !hak_bc_cached_bytes())
-		return;
-	last_purge_ms = now_ms;
-	info = (struct hak_purge_info){
-		.cached_bytes = hak_bc_cached_bytes(),
-		.budget_bytes = hak_opts.cache_max_bytes,
-		.now_ms = now_ms,
+	return (struct hak_event){
+		.type = (enum hak_event_type)pd->type,
+		.size = pd->size,
+		.route = (enum hak_route)pd->route,
+		.cache_hit = pd->type == HAK_EV_ALLOC && pd->front,
+		.cached = pd->type == HAK_EV_FREE && pd->front,
+		.cost_ns = pd->cost_ns,
+		.lifetime_ms = pd->lifetime_ms,
+		.now_ns = pd->now_ns,
 	};
-	uint64_t oldest = hak_bc_oldest_ms();
-
-	info.oldest_age_ms = oldest <= now_ms ? now_ms - oldest : 0;
-	size_t freed;
-
-	if (pops() && pops()->purge) {
-		want = pops()->purge(active_state, &info);
-		freed = want ? hak_bc_release_oldest(want, hak_opts.purge_batch) : 0;
-	} else {
-		/* Blocks idle for longer than the delay; the budget is kept by put. */
-		freed = info.oldest_age_ms >= hak_opts.purge_delay_ms ?
-			hak_bc_release_aged(now_ms - hak_opts.purge_delay_ms, hak_opts.purge_batch) : 0;
-	}
-	if (!freed)
-		return;
-
-	struct hak_event ev = { .type = HAK_EV_PURGE, .size = freed, .now_ns = now_ns_v };
-
-	hak_stat_add(HAK_STAT_BC_PURGED, freed);
-	deliver(&ev);
 }
 
-/*
- * From the small slow paths, now and then: cached blocks idle past the
- * delay go back to the OS even when the program makes no more large
- * requests, so RSS falls after a burst of them too.
- */
-void hak_policy_idle_purge(void)
+void hak_policy_flush(struct hak_heap *h)
 {
-	if (!hak_bc_cached_bytes() || pthread_mutex_trylock(&policy_lock))
-		return;
-	maybe_purge(now_ns());
-	pthread_mutex_unlock(&policy_lock);
-}
-
-void hak_policy_alloc_done(size_t size, struct hak_site *site, enum hak_route route,
-			   bool cache_hit, uint64_t cost_ns, uint64_t t)
-{
-	struct hak_event ev = {
-		.type = HAK_EV_ALLOC, .size = size, .site = site, .route = route,
-		.cache_hit = cache_hit, .cost_ns = cost_ns, .now_ns = t,
-	};
-
-	site_count_alloc(site, size);
-	deliver(&ev);
-	maybe_purge(t);
-}
-
-void hak_policy_flush_local(struct hak_heap *h)
-{
-	uint64_t t;
-
 	if (!h->npend)
 		return;
-	t = now_ns();
+	pthread_mutex_lock(&policy_lock);
 	for (unsigned i = 0; i < h->npend; i++) {
-		struct hak_pending *pd = &h->pend[i];
+		struct hak_event ev = event_of(&h->pend[i]);
 
-		switch (pd->type) {
-		case HAK_PEND_HIT:
-			hak_policy_alloc_done(pd->size, pd->site, HAK_ROUTE_CACHE, true, 0, t);
-			break;
-		case HAK_PEND_ALLOC:
-			hak_policy_alloc_done(pd->size, pd->site, (enum hak_route)pd->route, false,
-					      pd->cost_ns, pd->now_ns);
-			break;
-		case HAK_PEND_FREE:
-			/* A span: never cached, so no block to hand over. */
-			hak_policy_free(NULL, pd->size, pd->site_addr, -1, pd->birth_ms);
-			break;
-		}
+		deliver(&ev, h->pend[i].site_addr);
 	}
 	h->npend = 0;
-}
-
-void hak_bc_local_detach(struct hak_heap *h)
-{
-	pthread_mutex_lock(&policy_lock);
-	hak_policy_flush_local(h);
-	hak_bc_local_drain(h);
 	pthread_mutex_unlock(&policy_lock);
 }
 
-bool hak_policy_free(void *block, size_t size, const void *site_addr, int cls, uint64_t birth_ms)
+void hak_policy_event_now(const struct hak_event *ev, const void *site_addr)
 {
-	uint64_t t = now_ns();
-	struct hak_site *site = hak_site_get(site_addr);
-	uint64_t now_ms = t / 1000000;
-	bool kept = false;
+	struct hak_event e = *ev;
 
-	site->frees++;
-	site->lifetime_ms += now_ms >= birth_ms ? now_ms - birth_ms : 0;
-	if (cls >= 0 && (size_t)cls < HAK_PARAM_LIST_MAX &&
-	    hak_bc_class_size((unsigned)cls) <= size &&
-	    (!pops() || !pops()->admit ||
-	     pops()->admit(active_state, size, site, (unsigned)cls)))
-		kept = hak_bc_keep(hak_heap_tls, block, site, (unsigned)cls, now_ms);
-
-	struct hak_event ev = {
-		.type = HAK_EV_FREE, .size = size, .site = site, .cached = kept,
-		.lifetime_ms = now_ms >= birth_ms ? now_ms - birth_ms : 0, .now_ns = t,
-	};
-
-	deliver(&ev);
-	maybe_purge(t);
-	return kept;
+	pthread_mutex_lock(&policy_lock);
+	deliver(&e, site_addr);
+	pthread_mutex_unlock(&policy_lock);
 }
 
 /* A reader of the policy's state sees its own thread's events first. */
@@ -363,32 +379,41 @@ static void flush_own(void)
 	struct hak_heap *h = hak_heap_tls;
 
 	if (h != &hak_heap_empty)
-		hak_policy_flush_local(h);
+		hak_policy_flush(h);
 }
 
 void hak_policy_each_site(void (*fn)(const struct hak_site *site, void *arg), void *arg)
 {
-	hak_policy_lock();
 	flush_own();
-	for (unsigned i = 0; i < (unsigned)hak_opts.cache_sites && i < CONFIG_HAKMEM_SITES; i++)
+	pthread_mutex_lock(&policy_lock);
+	for (unsigned i = 0; i < hak_opts.sites && i < CONFIG_HAKMEM_SITES; i++)
 		if (sites[i].addr)
 			fn(&sites[i], arg);
-	hak_policy_unlock();
+	pthread_mutex_unlock(&policy_lock);
 }
 
 int hak_policy_report(char *buf, size_t len)
 {
-	int n;
+	struct hak_report b = { buf, len, 0 };
 
-	hak_policy_lock();
 	flush_own();
-	n = snprintf(buf, len, "policy=%s epoch=%llu bigcache_bytes=%zu",
-		     active ? active->name : "none", (unsigned long long)epoch,
-		     hak_bc_cached_bytes());
-	if (n >= 0 && (size_t)n < len && pops() && pops()->report) {
-		buf[n++] = ' ';
-		n += pops()->report(active_state, buf + n, len - (size_t)n);
+	pthread_mutex_lock(&policy_lock);
+	hak_report_str(&b, "policy=");
+	hak_report_str(&b, active ? active->name : "none");
+	hak_report_str(&b, " epoch=");
+	hak_report_u64(&b, epoch);
+	hak_report_str(&b, " decay_ms=");
+	hak_report_u64(&b, decisions.decay_ms);
+	hak_report_str(&b, " keep=");
+	hak_report_size(&b, decisions.keep_bytes);
+	hak_report_str(&b, " map_min=");
+	hak_report_size(&b, decisions.map_min);
+	hak_report_str(&b, " cache_max=");
+	hak_report_size(&b, decisions.cache_max);
+	if (b.n + 1 < len && pops() && pops()->report) {
+		buf[b.n++] = ' ';
+		b.n += (size_t)pops()->report(active_state, buf + b.n, len - b.n);
 	}
-	hak_policy_unlock();
-	return n;
+	pthread_mutex_unlock(&policy_lock);
+	return (int)b.n;
 }

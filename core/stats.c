@@ -28,6 +28,7 @@
 #include "heap.h"
 #include "options.h"
 #include "policy.h"
+#include "pageheap.h"
 
 /*
  * Counts of threads without a heap (a thread that only frees has none) and
@@ -60,13 +61,14 @@ static const char *const stat_names[HAK_STAT_NR] = {
 	[HAK_STAT_LARGE_ALLOC] = "alloc.large",
 	[HAK_STAT_LARGE_SPAN] = "alloc.large.span",
 	[HAK_STAT_LARGE_MAPPED] = "alloc.large.mapped",
-	[HAK_STAT_BC_HIT] = "alloc.large.cached",
+	[HAK_STAT_LARGE_HEAP] = "alloc.large.heap",
+	[HAK_STAT_LARGE_FRONT] = "alloc.large.bigcache",
 	[HAK_STAT_FREE_FAST] = "free.local.fast",
 	[HAK_STAT_FREE_TAIL] = "free.local.tail",
 	[HAK_STAT_FREE_SLOW] = "free.local.slow",
 	[HAK_STAT_REMOTE_FREE] = "free.remote",
 	[HAK_STAT_LARGE_FREED] = "free.large",
-	[HAK_STAT_LARGE_CACHED] = "free.large.cached",
+	[HAK_STAT_LARGE_KEPT] = "free.large.bigcache",
 	[HAK_STAT_LARGE_RELEASED] = "free.large.released",
 	[HAK_STAT_REMOTE_COLLECTED] = "remote.collected_blocks",
 	[HAK_STAT_EARLY_CURRENT] = "early.emptied_current",
@@ -74,6 +76,7 @@ static const char *const stat_names[HAK_STAT_NR] = {
 	[HAK_STAT_EARLY_ADOPT_LOST] = "early.adopt_lost",
 	[HAK_STAT_REALLOC_INPLACE] = "realloc.in_place",
 	[HAK_STAT_REALLOC_MOVED] = "realloc.moved",
+	[HAK_STAT_REALLOC_REMAPPED] = "realloc.remapped",
 	[HAK_STAT_SLAB_NEW] = "slab.new",
 	[HAK_STAT_SLAB_REUSED] = "slab.reused",
 	[HAK_STAT_SLAB_ADOPTED] = "slab.adopted",
@@ -83,11 +86,9 @@ static const char *const stat_names[HAK_STAT_NR] = {
 	[HAK_STAT_PURGE_RUNS] = "purge.runs",
 	[HAK_STAT_PURGED_SLABS] = "purge.slabs",
 	[HAK_STAT_PURGED_BYTES] = "purge.bytes",
-	[HAK_STAT_BC_MISS] = "bigcache.miss",
-	[HAK_STAT_BC_EVICT] = "bigcache.evict",
-	[HAK_STAT_BC_PURGED] = "bigcache.purged_bytes",
+	[HAK_STAT_PH_DECAYED] = "pageheap.decayed_bytes",
 	[HAK_STAT_ROUTE_SPAN] = "policy.route.span",
-	[HAK_STAT_ROUTE_CACHE] = "policy.route.cache",
+	[HAK_STAT_ROUTE_HEAP] = "policy.route.heap",
 	[HAK_STAT_ROUTE_MAP] = "policy.route.map",
 	[HAK_STAT_THREADS] = "threads.heaps",
 	[HAK_STAT_INUSE] = "bytes.in_use",
@@ -479,6 +480,59 @@ static void out_small_sites_json(struct out *o)
 	out_printf(o, "%s]},\n", n ? "\n  " : "");
 }
 
+/* ---- the page heap ---- */
+
+/* Bytes of @a summed: what the page heap reused, whatever its age. */
+static uint64_t ph_sum(const uint64_t *a)
+{
+	uint64_t v = 0;
+
+	for (int b = 0; b < HAK_PH_AGE_BUCKETS; b++)
+		v += a[b];
+	return v;
+}
+
+static void out_ph_summary(struct out *o)
+{
+	struct hak_ph_stats p;
+
+	hak_ph_get_stats(&p);
+	out_printf(o, "  page heap: %llu regions, mapped %zu committed %zu dirty %zu in use %zu\n"
+		      "  page heap: runs %llu, freed %llu; handed out fresh %llu, reused committed "
+		      "%llu, reused after decay %llu; decayed %llu, slack %llu, moved %llu\n",
+		   (unsigned long long)p.regions, p.mapped, p.committed, p.dirty, p.in_use,
+		   (unsigned long long)p.runs, (unsigned long long)p.freed,
+		   (unsigned long long)p.fresh, (unsigned long long)ph_sum(p.hit),
+		   (unsigned long long)ph_sum(p.miss), (unsigned long long)p.decayed,
+		   (unsigned long long)p.slack, (unsigned long long)p.moved);
+}
+
+static void out_ph_ages(struct out *o, const char *name, const uint64_t *a)
+{
+	out_printf(o, "\"%s\": [", name);
+	for (int b = 0; b < HAK_PH_AGE_BUCKETS; b++)
+		out_printf(o, "%s%llu", b ? ", " : "", (unsigned long long)a[b]);
+	out_printf(o, "]");
+}
+
+static void out_ph_json(struct out *o)
+{
+	struct hak_ph_stats p;
+
+	hak_ph_get_stats(&p);
+	out_printf(o, "  \"pageheap\": {\"regions\": %llu, \"mapped\": %zu, \"committed\": %zu, "
+		      "\"dirty\": %zu, \"in_use\": %zu, \"runs\": %llu, \"freed\": %llu, "
+		      "\"fresh\": %llu, \"decayed\": %llu, \"slack\": %llu, \"moved\": %llu,\n    ",
+		   (unsigned long long)p.regions, p.mapped, p.committed, p.dirty, p.in_use,
+		   (unsigned long long)p.runs, (unsigned long long)p.freed,
+		   (unsigned long long)p.fresh, (unsigned long long)p.decayed,
+		   (unsigned long long)p.slack, (unsigned long long)p.moved);
+	out_ph_ages(o, "reused_committed_by_age_log2_ms", p.hit);
+	out_printf(o, ",\n    ");
+	out_ph_ages(o, "reused_after_decay_by_age_log2_ms", p.miss);
+	out_printf(o, "},\n");
+}
+
 /* ---- the dumps ---- */
 
 static void dump_json(struct out *o)
@@ -521,7 +575,9 @@ static void dump_json(struct out *o)
 			   (long long)v[HAK_STAT_INUSE]);
 	else
 		out_printf(o, ", \"in_use\": null");
-	out_printf(o, "},\n  \"policy\": {\"name\": ");
+	out_printf(o, "},\n");
+	out_ph_json(o);
+	out_printf(o, "  \"policy\": {\"name\": ");
 	out_json_string(o, hak_opts.policy ? hak_opts.policy->name : NULL);
 	out_printf(o, ", \"report\": ");
 	if (hak_policy_report(report, sizeof(report)) < 0)
@@ -563,6 +619,7 @@ static void dump_summary(struct out *o)
 			   atomic_load(&hak_gauges[g][0]), atomic_load(&hak_gauges[g][1]));
 	if (FAST)
 		out_printf(o, "  bytes %-20s %14lld\n", "in_use", (long long)v[HAK_STAT_INUSE]);
+	out_ph_summary(o);
 	if (hak_policy_report(report, sizeof(report)) < 0)
 		report[0] = 0;
 	out_printf(o, "  %s\n", report);

@@ -39,13 +39,14 @@ enum hak_stat {
 	HAK_STAT_LARGE_ALLOC,		/* alloc.large */
 	HAK_STAT_LARGE_SPAN,		/* alloc.large.span */
 	HAK_STAT_LARGE_MAPPED,		/* alloc.large.mapped */
-	HAK_STAT_BC_HIT,		/* alloc.large.cached */
+	HAK_STAT_LARGE_HEAP,		/* alloc.large.heap */
+	HAK_STAT_LARGE_FRONT,		/* alloc.large.bigcache */
 	HAK_STAT_FREE_FAST,		/* free.local.fast */
 	HAK_STAT_FREE_TAIL,		/* free.local.tail */
 	HAK_STAT_FREE_SLOW,		/* free.local.slow */
 	HAK_STAT_REMOTE_FREE,		/* free.remote */
 	HAK_STAT_LARGE_FREED,		/* free.large */
-	HAK_STAT_LARGE_CACHED,		/* free.large.cached */
+	HAK_STAT_LARGE_KEPT,		/* free.large.bigcache */
 	HAK_STAT_LARGE_RELEASED,	/* free.large.released */
 	HAK_STAT_REMOTE_COLLECTED,	/* remote.collected_blocks */
 	HAK_STAT_EARLY_CURRENT,		/* early.emptied_current */
@@ -53,6 +54,7 @@ enum hak_stat {
 	HAK_STAT_EARLY_ADOPT_LOST,	/* early.adopt_lost */
 	HAK_STAT_REALLOC_INPLACE,	/* realloc.in_place */
 	HAK_STAT_REALLOC_MOVED,		/* realloc.moved */
+	HAK_STAT_REALLOC_REMAPPED,	/* realloc.remapped */
 	HAK_STAT_SLAB_NEW,		/* slab.new */
 	HAK_STAT_SLAB_REUSED,		/* slab.reused */
 	HAK_STAT_SLAB_ADOPTED,		/* slab.adopted */
@@ -62,11 +64,9 @@ enum hak_stat {
 	HAK_STAT_PURGE_RUNS,		/* purge.runs */
 	HAK_STAT_PURGED_SLABS,		/* purge.slabs */
 	HAK_STAT_PURGED_BYTES,		/* purge.bytes */
-	HAK_STAT_BC_MISS,		/* bigcache.miss */
-	HAK_STAT_BC_EVICT,		/* bigcache.evict */
-	HAK_STAT_BC_PURGED,		/* bigcache.purged_bytes */
+	HAK_STAT_PH_DECAYED,		/* pageheap.decayed_bytes */
 	HAK_STAT_ROUTE_SPAN,		/* policy.route.span */
-	HAK_STAT_ROUTE_CACHE,		/* policy.route.cache */
+	HAK_STAT_ROUTE_HEAP,		/* policy.route.heap */
 	HAK_STAT_ROUTE_MAP,		/* policy.route.map */
 	HAK_STAT_THREADS,		/* threads.heaps */
 	HAK_STAT_INUSE,			/* bytes.in_use: usable bytes handed out, less

@@ -72,6 +72,23 @@ struct hak_backend_ops {
 	 * build then goes without guard pages).
 	 */
 	int (*protect)(void *addr, size_t size);
+	/**
+	 * @huge: ask for [@addr, @addr + @size), inside a range obtained
+	 * from @reserve, to be backed by huge pages where the system can
+	 * (a hint: transparent huge pages on Linux).  Page-aligned
+	 * arguments.  Returns 0 or a negative errno.  NULL: no huge pages
+	 * (and no HAK_BACKEND_HUGE_PAGES).
+	 */
+	int (*huge)(void *addr, size_t size);
+	/**
+	 * @move: move the pages of [@from, @from + @size) to [@to, @to +
+	 * @size), both inside ranges obtained from @reserve, without copying
+	 * them: afterwards the second range holds what the first held, and
+	 * the first stays reserved and reads as zero.  Page-aligned
+	 * arguments; the ranges do not overlap.  Returns 0, or a negative
+	 * errno with both ranges unchanged.  NULL: never possible.
+	 */
+	int (*move)(void *from, size_t size, void *to);
 };
 
 #endif /* HAKMEM_BACKEND_H */

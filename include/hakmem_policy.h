@@ -4,10 +4,24 @@
  * core hands it.
  *
  * A policy decides the questions that trade speed against memory for
- * blocks above the small limit: where a request is served (route), whether
- * a freed block is kept for reuse (admit), how much kept memory goes back
- * to the OS (purge), and it learns from what the core reports (on_event,
- * tick).  The small-block fast paths never consult a policy.
+ * blocks above the small limit, where the core's page heap serves them
+ * (runs of whole superslab-sized units, any size reusing freed memory of
+ * any size; docs/pageheap.md):
+ *   - how long freed memory stays committed before it goes back to the
+ *     OS, and how much of it may (decide: decay_ms, keep_bytes): keeping
+ *     costs resident memory, returning costs page faults when the memory
+ *     is wanted again;
+ *   - from what size a request gets a mapping of its own instead of a
+ *     run (decide: map_min);
+ *   - which call sites' freed blocks, and up to what size, wait in the
+ *     freeing thread's front (the BigCache) for that thread's next request
+ *     of the same size from the same site, taken back without a lock
+ *     (admit; decide: cache_max).
+ * It learns from what the core reports: every large event (on_event), and
+ * once an epoch what the page heap did, above all how old freed memory
+ * was when it was taken again and whether decay had returned it by then
+ * (struct hak_heap_info).  The small-block fast paths never consult a
+ * policy, and the large path only reads the decisions it published.
  *
  * Context of every hook, unless its comment says otherwise:
  *   - slow paths only, on any thread, possibly on several threads at once;
@@ -33,11 +47,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Where a request above the small limit is served. */
+/* Where a request above the small limit was served. */
 enum hak_route {
-	HAK_ROUTE_SPAN,		/* carved from superslab slabs (up to env->span_max) */
-	HAK_ROUTE_CACHE,	/* from the BigCache; a fresh mapping on a miss */
-	HAK_ROUTE_MAP,		/* a fresh mapping, never cached */
+	HAK_ROUTE_SPAN,		/* carved from superslab slabs (up to large.span_max) */
+	HAK_ROUTE_HEAP,		/* a run of the page heap (or the thread's front) */
+	HAK_ROUTE_MAP,		/* a mapping of its own, returned on free (at or above map_min) */
 };
 
 #define HAK_SITE_HIST 16	/* log2 size buckets: < 2^16, [2^16, 2^17), ..., >= 2^30 */
@@ -57,27 +71,128 @@ struct hak_site {
 enum hak_event_type {
 	HAK_EV_ALLOC,		/* a large block was served */
 	HAK_EV_FREE,		/* a large block was freed */
-	HAK_EV_PURGE,		/* cached or free memory was decommitted */
 };
 
 struct hak_event {
 	enum hak_event_type type;
-	size_t size;			/* ALLOC: request; FREE: block size; PURGE: bytes */
-	const struct hak_site *site;	/* NULL for PURGE */
-	enum hak_route route;		/* ALLOC: the route taken */
-	bool cache_hit;			/* ALLOC: served from the BigCache */
-	bool cached;			/* FREE: admitted to the BigCache */
+	size_t size;			/* ALLOC: request; FREE: block size */
+	const struct hak_site *site;
+	enum hak_route route;		/* the route it was (ALLOC) or had been (FREE) served by */
+	bool cache_hit;			/* ALLOC: taken back from the thread's front */
+	bool cached;			/* FREE: kept in the thread's front */
 	uint64_t cost_ns;		/* ALLOC: time the core spent serving it */
 	uint64_t lifetime_ms;		/* FREE: time since the block's allocation */
 	uint64_t now_ns;
 };
 
-/* State of the kept memory, for the purge decision. */
-struct hak_purge_info {
-	size_t cached_bytes;		/* bytes held in the BigCache */
-	size_t budget_bytes;		/* bigcache.max_bytes */
-	uint64_t oldest_age_ms;		/* age of the oldest cached block */
-	uint64_t now_ms;
+/* decide() runs at least this often (ms) while the program allocates. */
+#define HAK_DECIDE_MS 20
+
+/* Ages of freed memory when it was taken again: log2 milliseconds. */
+#define HAK_AGE_BUCKETS 18	/* [0, 1) ms, [1, 2), [2, 4), ..., >= 65536 ms */
+
+/* The smallest age in bucket @b, in ms. */
+static inline uint64_t hak_age_bucket_ms(unsigned b)
+{
+	return b ? (uint64_t)1 << (b - 1) : 0;
+}
+
+/*
+ * What the page heap did since the previous decide().  Memory freed to
+ * the page heap and taken again is counted once, in whole units, at the
+ * age it had then; as a hit when it was still committed, as a miss when
+ * decay had returned it (the miss cost page faults; a longer delay would
+ * have made it a hit).  Freed memory not taken again is still free, or
+ * went back to the OS.
+ */
+struct hak_heap_info {
+	uint64_t elapsed_ms;		/* since the previous call */
+	uint64_t freed;			/* bytes given back to the page heap */
+	uint64_t hit[HAK_AGE_BUCKETS];	/* bytes reused while still committed, by age */
+	uint64_t miss[HAK_AGE_BUCKETS];	/* bytes reused after decay returned them */
+};
+
+/* 2^x for |x| <= 64, without libm (the library links no -lm). */
+static inline double hak_exp2(double x)
+{
+	int n = (int)x;
+	double y, term = 1.0, sum = 1.0;
+
+	if ((double)n > x)
+		n--;
+	y = (x - n) * 0.69314718055994531;	/* 2^f = e^(f ln 2), f in [0, 1) */
+	for (int i = 1; i < 16; i++) {
+		term *= y / i;
+		sum += term;
+	}
+	for (; n > 0; n--)
+		sum *= 2.0;
+	for (; n < 0; n++)
+		sum *= 0.5;
+	return sum;
+}
+
+/*
+ * The decay model the learning policies share.  Freed memory that is
+ * taken again at age a costs a byte-ms per byte and ms it was kept; if the
+ * delay d was shorter than a, it was kept d ms, returned, and faulted in
+ * again, which costs as much as keeping it break_even ms more.  Freed
+ * memory not taken again is kept d ms for nothing.  So, over a window in
+ * which @freed bytes were freed and reused[b] bytes were taken again at
+ * ages in bucket b:
+ *
+ *   cost(d) = sum_b reused[b] * (a_b <= d ? a_b : d + break_even)
+ *           + (freed - sum_b reused[b]) * d
+ *
+ * The shortest delay that covers most reuse wins; a workload whose freed
+ * memory comes back late or never is served best by returning it at once.
+ * A bucket the delay cuts is counted as hit in proportion.
+ */
+struct hak_reuse {
+	double reused[HAK_AGE_BUCKETS];	/* bytes taken again, by age */
+	double freed;			/* bytes freed */
+};
+
+/* Fold @info into @r, keeping @past (0 to 1) of what @r held. */
+static inline void hak_reuse_add(struct hak_reuse *r, const struct hak_heap_info *info,
+				 double past)
+{
+	for (unsigned b = 0; b < HAK_AGE_BUCKETS; b++)
+		r->reused[b] = r->reused[b] * past + (double)(info->hit[b] + info->miss[b]);
+	r->freed = r->freed * past + (double)info->freed;
+}
+
+/* cost(@delay_ms) above, in byte-ms. */
+static inline double hak_decay_cost(const struct hak_reuse *r, uint64_t delay_ms,
+				    uint64_t break_even_ms)
+{
+	double d = (double)delay_ms, g = (double)break_even_ms, cost = 0, reused = 0;
+
+	for (unsigned b = 0; b < HAK_AGE_BUCKETS; b++) {
+		double lo = (double)hak_age_bucket_ms(b);
+		double hi = b + 1 < HAK_AGE_BUCKETS ? (double)hak_age_bucket_ms(b + 1) : 2 * lo;
+		double hit = d >= hi ? 1 : d <= lo ? 0 : (d - lo) / (hi - lo);
+		double kept = (lo + (d < hi ? d : hi)) / 2;	/* mean age of the part hit */
+
+		cost += r->reused[b] * (hit * kept + (1 - hit) * (d + g));
+		reused += r->reused[b];
+	}
+	if (r->freed > reused)
+		cost += (r->freed - reused) * d;
+	return cost;
+}
+
+/*
+ * What a policy decides; the core applies it until the next decide().
+ * decide() finds in it the values in force (the core's defaults before
+ * the first call: purge.delay_ms, pageheap.max_dirty, no mapping below
+ * 1 TiB, and 4 MiB for the front).
+ */
+struct hak_decisions {
+	uint64_t decay_ms;		/* freed memory stays committed this long */
+	size_t keep_bytes;		/* and at most this much of it at once (oldest go first) */
+	size_t map_min;			/* requests at or above get a mapping of their own */
+	size_t cache_max;		/* largest block that may wait in a thread's front */
 };
 
 /* Type of a policy parameter (the option table's types). */
@@ -87,6 +202,7 @@ enum hak_param_type {
 	HAK_PARAM_SIZE,		/* bytes; profiles may write 64KiB, 2MiB, ... */
 	HAK_PARAM_FLOAT,
 	HAK_PARAM_SIZE_LIST,	/* up to HAK_PARAM_LIST_MAX sizes */
+	HAK_PARAM_INT_LIST,	/* up to HAK_PARAM_LIST_MAX integers */
 };
 
 #define HAK_PARAM_LIST_MAX 8
@@ -98,13 +214,13 @@ struct hak_param_value {
 		size_t size;
 		double f;
 	};
-	size_t list[HAK_PARAM_LIST_MAX];
+	size_t list[HAK_PARAM_LIST_MAX];	/* both list types */
 	unsigned nlist;
 };
 
 /* One entry of a policy's parameter schema (NULL name ends the array). */
 struct hak_param {
-	const char *name;		/* key under the policy's name: "epsilon" */
+	const char *name;		/* key under the policy's name: "k" */
 	enum hak_param_type type;
 	const char *def;		/* default, written as in a profile: "0.05" */
 	double min, max;		/* inclusive range (for lists: of each item) */
@@ -115,25 +231,23 @@ struct hak_param {
 struct hak_policy_env {
 	/* Zeroed memory from the backend; never freed before exit(). */
 	void *(*meta_alloc)(size_t size);
-	/* Monotonic clock in ns (a fake clock in tests). */
-	uint64_t (*now_ns)(void);
-	/* Minor page faults of the process so far (slow: call per epoch). */
-	uint64_t (*minor_faults)(void);
 	/* Seed for the policy's own RNG (option policy.seed). */
 	uint64_t seed;
-	/* Largest request a span can serve (mechanism limit). */
-	size_t span_max;
 	/* Number of call-site slots (site->index < nsites). */
 	unsigned nsites;
-	/* Large events between two tick() calls. */
-	unsigned epoch_events;
 	/* The policy's parameters, in schema order, already validated. */
 	const struct hak_param_value *params;
 	/* The shared options the core owns. */
-	size_t cache_max_bytes;		/* bigcache.max_bytes */
-	unsigned cache_per_class;	/* bigcache.per_class */
-	const size_t *cache_classes;	/* bigcache.classes, increasing */
-	unsigned ncache_classes;
+	uint64_t purge_delay_ms;	/* purge.delay_ms: the default decay */
+	size_t max_dirty;		/* pageheap.max_dirty: the most free memory kept */
+	/*
+	 * pageheap.break_even_ms: the exchange rate between memory and time
+	 * for a learning policy.  Keeping freed memory committed for this
+	 * long costs as much as the page faults of taking it again after it
+	 * went back to the OS: freed memory that is taken again sooner is
+	 * worth keeping, memory taken later (or never) is not.
+	 */
+	uint64_t break_even_ms;
 };
 
 struct hak_policy_ops {
@@ -144,45 +258,38 @@ struct hak_policy_ops {
 	 * NULL: nothing to set up.
 	 */
 	int (*init)(void *state, const struct hak_policy_env *env);
-	/** @exit: process exit; may write nothing but its state.  NULL: none. */
+	/**
+	 * @exit: the process is exiting (after the statistics are dumped);
+	 * the last call the policy gets.  May write nothing but its state.
+	 * NULL: none.
+	 */
 	void (*exit)(void *state);
 	/**
-	 * @route: where to serve a request of @size bytes (> the small
-	 * limit) from @site.  HAK_ROUTE_SPAN for a size above env->span_max
-	 * is taken as HAK_ROUTE_CACHE.  NULL: SPAN up to env->span_max,
-	 * else CACHE.
+	 * @decide: the decay, mapping and front decisions, from what the
+	 * page heap did since the previous call.  Called once after init()
+	 * (with an empty @info), after every tick(), and between ticks every
+	 * HAK_DECIDE_MS while the program calls the allocator's slow paths
+	 * (so that decay follows a change of workload even when large
+	 * events are rare).  @out holds the values in force; change what the
+	 * policy decides.  The core clamps keep_bytes to pageheap.max_dirty
+	 * and map_min above large.span_max.  NULL: the core's defaults.
 	 */
-	enum hak_route (*route)(void *state, size_t size, const struct hak_site *site);
+	void (*decide)(void *state, const struct hak_heap_info *info, struct hak_decisions *out);
 	/**
-	 * @admit: a block of @size bytes (the class size it is cached
-	 * under) from @site is being freed after a CACHE route: return true
-	 * to keep it in the BigCache class @cls.  The core still enforces
-	 * env->cache_max_bytes and env->cache_per_class and evicts the
-	 * oldest block to make room.  NULL: true.
+	 * @admit: may blocks from @site, freed by a thread, wait in that
+	 * thread's front for its next request of the same size from the
+	 * same site?  A kept block is not coalesced while it waits (it goes
+	 * back to the page heap when newer ones push it out, when the thread
+	 * exits, and when it has waited longer than the decay delay).
+	 * Called when a site first shows up and after every tick(); the core
+	 * keeps the answer until the next call.  NULL: true.
 	 */
-	bool (*admit)(void *state, size_t size, const struct hak_site *site, unsigned cls);
-	/**
-	 * @purge: how many cached bytes to give back to the OS now, oldest
-	 * first.  Called on large-path events at most every few ms.
-	 * NULL: the blocks idle for longer than purge.delay_ms (the budget
-	 * itself is kept on every put, by evicting the oldest).
-	 */
-	size_t (*purge)(void *state, const struct hak_purge_info *info);
-	/**
-	 * @classes: the policy may move the BigCache's class boundaries:
-	 * fill @out with up to @max increasing sizes and return how many
-	 * (0: keep the current ones).  A set that is not increasing or has
-	 * a class above env->cache_max_bytes is ignored.  Called after
-	 * tick().  Cached blocks
-	 * move to the largest new class they can serve; those that fit none
-	 * or find no room are released, unreported.  NULL: fixed.
-	 */
-	unsigned (*classes)(void *state, size_t *out, unsigned max);
+	bool (*admit)(void *state, const struct hak_site *site);
 	/** @on_event: feedback after each large event.  NULL: ignored. */
 	void (*on_event)(void *state, const struct hak_event *ev);
 	/**
-	 * @tick: the learning step, every env->epoch_events large events
-	 * (never from a timer).  @epoch counts from 1.  NULL: none.
+	 * @tick: the learning step, every policy.epoch large events (never
+	 * from a timer).  @epoch counts from 1.  NULL: none.
 	 */
 	void (*tick)(void *state, uint64_t epoch);
 	/**
@@ -195,7 +302,6 @@ struct hak_policy_ops {
 
 struct hak_policy {
 	const char *name;			/* "fixed", "elo", "evo" */
-	const char *summary;			/* one line for docs and errors */
 	const struct hak_param *params;		/* schema, NULL-name terminated */
 	size_t state_size;
 	const struct hak_policy_ops *ops;

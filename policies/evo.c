@@ -1,139 +1,97 @@
 // SPDX-License-Identifier: MIT
 /*
- * policies/evo.c - evolutionary size tracking: BigCache class boundaries
- * and per-site capacities fitted to each call site's request sizes, then
- * refined by mutation and selection on measured cost.
+ * policies/evo.c - evolutionary size tracking: which call sites' blocks
+ * wait in the BigCache, fitted to each site's request sizes, and a decay
+ * delay found by mutation and selection.
  *
- * Every request above the span limit goes through the BigCache (route);
- * this policy's levers are the class boundaries (classes) and how many
- * blocks each site may keep there (admit).
+ * Sizes.  Each site (up to EVO_MAX_SITES) keeps a histogram of its request
+ * sizes in eighth-of-an-octave buckets, halved every EVO_WINDOW samples so
+ * that it follows the site's present.  A site whose heaviest bucket holds
+ * at least 1/EVO_STABLE of its samples, once it has evo.min_samples, asks
+ * for the same size again and again: a block it frees is likely to serve
+ * its next request whole, so it is admitted to the BigCache (admit).  A
+ * site whose sizes wander is not: its freed blocks are worth more to the
+ * page heap, where they coalesce and serve any size.  The BigCache takes
+ * blocks up to the largest size a stable site asks for (cache_max).
  *
- * Tracking.  Each site (up to EVO_MAX_SITES) keeps a histogram of its
- * request sizes in eighth-of-an-octave buckets, each with the largest
- * request it saw.  A site with evo.min_samples samples is fitted: every
- * bucket holding at least 1/EVO_DOMINANT of them starts a cluster, which
- * takes in its neighbours holding at least 1/EVO_TAIL; the cluster's cover
- * is its largest request rounded up to 4 KiB.  Covers within 1/EVO_MERGE
- * of each other share one class; the HAK_PARAM_LIST_MAX heaviest make the
- * fitted classes.  A site's fitted capacity is the most blocks it had out
- * at once during the generation (its next burst can then come back whole
- * from the cache), at most EVO_CAP_MAX.
+ * Delay.  A (1+1) evolution strategy on g = log2(1 + delay_ms): at every
+ * decide() the delay in force and a mutant (g moved by up to +-sigma) are
+ * priced on the same window of the page heap's reuse (hak_decay_cost,
+ * fading with a time constant of evo.window_ms), and the mutant replaces
+ * the delay in force when it is cheaper by 1/EVO_IMPROVE.  Sigma grows on
+ * a success and shrinks on a failure (the one-fifth rule), so evo strides
+ * when the workload moves and settles, with ever smaller steps, when it
+ * stays; once settled it also tries delays drawn from the whole range, so
+ * that a change of workload that makes a far delay best is not missed
+ * (the cost has a dip at every age at which memory is reused).  It starts
+ * from purge.delay_ms.
  *
- * Generations.  One generation is one tick.  A new fit (the first one, or
- * the sites' sizes moved) becomes the current genome at once.  Then
- * generations alternate: one serves the current genome and measures it,
- * the next serves a mutant (every boundary scaled by a random factor
- * within +-evo.mutation, every capacity moved by -1, 0 or +1) and measures
- * it; the mutant replaces the current genome only when it is cheaper by
- * 1/EVO_IMPROVE.  After evo.settle mutants in a row fail, evo settles: it
- * serves the current genome and stops changing (classes() returns 0) until
- * a new fit.  The cost of a generation, per allocation, is the time the
- * core spent serving (cost_ns) plus EVO_WASTE_NS for every 4 KiB page a
- * class holds beyond the request.
- *
- * Cached counts per site come from the events: +1 on a FREE that was
- * cached, -1 on an ALLOC served from the cache, 0 after a class change
- * (the core empties the cache then), scaled down by a PURGE's share of
- * the cached bytes (a purge does not say whose blocks went).  Evictions
- * the core makes to take a new block are not reported, so a site's count
- * is dropped after EVO_FORGET generations without a hit: stale counts must
- * not shut a site out of the cache for good.
- *
- * The histograms come from env->meta_alloc at init (never freed); the RNG
- * is splitmix64 seeded from env->seed.  Hooks are serialised by the core
- * and never call malloc.
+ * The site table comes from env->meta_alloc at init (never freed); the
+ * RNG is splitmix64 seeded from env->seed.  Hooks are serialised by the
+ * core and never call malloc.
  */
 #include <errno.h>
 
 #include <hakmem_policy.h>
 
-#define EVO_MAX_SITES	256	/* sites tracked; further slots are not */
+#define EVO_MAX_SITES	256
 #define EVO_SUB_SHIFT	3
 #define EVO_SUB		(1u << EVO_SUB_SHIFT)	/* buckets per octave */
-#define EVO_LOW_SHIFT	15	/* the first octave: 32 KiB (the small limit) */
-#define EVO_OCTAVES	18	/* up to 8 GiB; the last bucket takes the rest */
+#define EVO_LOW_SHIFT	15	/* the first octave: 32 KiB */
+#define EVO_OCTAVES	20	/* up to 32 GiB; the last bucket takes the rest */
 #define EVO_BUCKETS	(EVO_OCTAVES * EVO_SUB)
-#define EVO_DOMINANT	8	/* a bucket with 1/8 of a site's samples is a cluster */
-#define EVO_TAIL	64	/* a neighbour with 1/64 of them belongs to it */
-#define EVO_MERGE	16	/* covers within 1/16 of each other share a class */
-#define EVO_MAX_CLUSTERS 64
-#define EVO_WINDOW	4096	/* a site's counts halve at this many samples */
-#define EVO_PAGE	4096
-/*
- * A wasted page costs a quarter of a minor fault (~250 ns) per
- * allocation: it is memory held and, when an earlier larger request
- * touched it, resident.  A class 10% too wide on 3 MiB (77 pages, ~5 us)
- * then weighs about as much as an mmap that a cache hit saves.
- */
-#define EVO_WASTE_NS	64
+#define EVO_WINDOW	256	/* a site's counts halve at this many samples */
+#define EVO_STABLE	2	/* one bucket holding 1/2 of a site's samples */
 #define EVO_IMPROVE	100	/* a mutant must be 1/100 cheaper to win */
-#define EVO_CAP_MAX	64
-#define EVO_FORGET	4	/* generations without a hit before a cached count is dropped */
+#define EVO_G_MAX	16.0	/* log2(1 + delay) up to 65535 ms */
+#define EVO_SIGMA_MIN	0.05
+#define EVO_SIGMA_MAX	4.0
+#define EVO_MIN_BYTES	4096.0	/* less freed and reused in the window: no selection */
+#define EVO_STALL	32	/* mutants lost in a row: settled, so look further too */
 
 struct evo_site {
 	uint32_t count[EVO_BUCKETS];
-	uint32_t maxpg[EVO_BUCKETS];	/* largest request of the bucket, in pages */
-	uint32_t total;			/* samples in count[] */
-	int32_t live;			/* blocks out */
-	int32_t peak;			/* most blocks out at once, this generation */
-	uint32_t cached;		/* blocks believed in the BigCache */
-	uint32_t idle;			/* generations since its last cache hit */
-	bool hit;			/* a cache hit this generation */
-	uint8_t fitcap;			/* capacity from the last fit; 0: not fitted */
-	uint8_t cap[2];			/* per genome (current, mutant); 0: no limit */
-};
-
-struct evo_genome {
-	size_t cls[HAK_PARAM_LIST_MAX];
-	unsigned n;
-};
-
-enum evo_phase {
-	EVO_WAIT,		/* no site has enough samples yet */
-	EVO_EVAL_CUR,		/* the current genome serves this generation */
-	EVO_EVAL_MUTANT,	/* the mutant serves this generation */
+	uint32_t total;
+	bool stable;
+	size_t stable_size;		/* the heaviest bucket's upper bound */
 };
 
 struct evo_state {
 	struct evo_site *site;
 	unsigned nsites;
-	size_t span_max;
-	double mutation;
+	double mutation;		/* sigma to start from */
 	uint64_t min_samples;
-	uint64_t window;
-	unsigned settle;
+	double window_ms;
+	uint64_t break_even_ms;
+	size_t keep_bytes;
+	size_t map_min;
+	size_t cache_limit;
 	uint64_t rng;
 
-	struct evo_genome gen[2];	/* current, mutant */
-	struct evo_genome fit;		/* the fit the current genome came from */
-	struct evo_genome core;		/* classes the core has */
-	unsigned active;		/* genome serving: 0 or 1 */
-	enum evo_phase phase;
-	bool settled;
-	unsigned stale;			/* mutants in a row that lost */
-	uint64_t generation;
+	double g, sigma;
+	unsigned stalled;		/* mutants lost in a row */
+	struct hak_reuse reuse;
+	uint64_t generations;		/* selections made */
 	uint64_t improvements;		/* mutants that won */
-	uint64_t refits;		/* new fits adopted */
-	double cur_cost;		/* latest cost of the current genome */
-
-	/* This generation's measure. */
-	uint64_t allocs;
-	uint64_t cost_ns;
-	uint64_t waste_bytes;
-	size_t cached_bytes;		/* estimate, all sites */
+	uint64_t events[2];
+	unsigned stable_sites;
 };
 
 static const struct hak_param evo_params[] = {
-	{ "mutation", HAK_PARAM_FLOAT, "0.25", 0, 1,
-	  "largest relative change of a class boundary in one mutation" },
-	{ "min_samples", HAK_PARAM_INT, "64", 1, 1000000,
-	  "sized allocations a site needs before evo uses its histogram" },
-	{ "settle", HAK_PARAM_INT, "3", 1, 100,
-	  "mutants in a row without improvement after which evo stops changing" },
+	{ "mutation", HAK_PARAM_FLOAT, "1", 0.05, 4,
+	  "first step of the delay's mutations, in octaves (it adapts from there)" },
+	{ "min_samples", HAK_PARAM_INT, "16", 1, 1000000,
+	  "allocations a site needs before evo judges its sizes" },
+	{ "window_ms", HAK_PARAM_INT, "1000", 1, 3600000,
+	  "time constant over which the reuse the delays are priced on fades" },
+	{ "map_min", HAK_PARAM_SIZE, "1GiB", 0, 1099511627776.0,
+	  "requests at or above this get a mapping of their own, returned on free" },
+	{ "cache_limit", HAK_PARAM_SIZE, "64MiB", 0, 1099511627776.0,
+	  "the BigCache takes blocks of stable sites up to this size at most" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
 
-enum { EVO_P_MUTATION, EVO_P_MIN_SAMPLES, EVO_P_SETTLE };
+enum { EVO_P_MUTATION, EVO_P_MIN_SAMPLES, EVO_P_WINDOW, EVO_P_MAP_MIN, EVO_P_CACHE_LIMIT };
 
 /* ---- RNG: splitmix64 ---- */
 
@@ -146,191 +104,120 @@ static uint64_t evo_next(struct evo_state *st)
 	return z ^ (z >> 31);
 }
 
-static double evo_unit(struct evo_state *st)
+/* Uniform in [-1, 1). */
+static double evo_sym(struct evo_state *st)
 {
-	return (double)(evo_next(st) >> 11) * 0x1.0p-53;
+	return (double)(evo_next(st) >> 11) * 0x1.0p-52 - 1.0;
 }
 
-/* ---- genomes ---- */
+/* ---- the delay: g = log2(1 + delay_ms) ---- */
 
-static size_t evo_round_page(size_t size)
+static uint64_t evo_delay(double g)
 {
-	return size < EVO_PAGE ? EVO_PAGE : (size + EVO_PAGE - 1) & ~(size_t)(EVO_PAGE - 1);
+	return (uint64_t)(hak_exp2(g) - 1.0 + 0.5);
 }
 
-static bool evo_same(const struct evo_genome *a, const struct evo_genome *b)
+/* log2(1 + @d): the bit length for the octave, a series for the rest. */
+static double evo_log2p1(uint64_t d)
 {
-	if (a->n != b->n)
-		return false;
-	for (unsigned i = 0; i < a->n; i++)
-		if (a->cls[i] != b->cls[i])
-			return false;
-	return true;
-}
+	double x = (double)d + 1.0, r = 0;
 
-/* The class a request of @size is cached under, or 0 when none holds it. */
-static size_t evo_class_of(const struct evo_genome *g, size_t size)
-{
-	for (unsigned i = 0; i < g->n; i++)
-		if (size <= g->cls[i])
-			return g->cls[i];
-	return 0;
-}
-
-/* Sort and drop duplicates: the core wants strictly increasing classes. */
-static void evo_normalise(struct evo_genome *g)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 1; i < g->n; i++) {
-		size_t v = g->cls[i];
-		unsigned j = i;
-
-		for (; j > 0 && g->cls[j - 1] > v; j--)
-			g->cls[j] = g->cls[j - 1];
-		g->cls[j] = v;
+	while (x >= 2.0) {
+		x /= 2.0;
+		r += 1.0;
 	}
-	for (unsigned i = 0; i < g->n; i++)
-		if (!n || g->cls[i] != g->cls[n - 1])
-			g->cls[n++] = g->cls[i];
-	g->n = n;
+	/* ln(x) for x in [1, 2): 2 atanh((x - 1) / (x + 1)). */
+	double t = (x - 1.0) / (x + 1.0), t2 = t * t, term = t, s = 0;
+
+	for (int i = 1; i < 40; i += 2) {
+		s += term / i;
+		term *= t2;
+	}
+	return r + 2.0 * s / 0.69314718055994531;
 }
 
-static void evo_mutate(struct evo_state *st)
+static double evo_clamp(double v, double lo, double hi)
 {
-	struct evo_genome *m = &st->gen[1];
-
-	*m = st->gen[0];
-	for (unsigned i = 0; i < m->n; i++) {
-		double f = 1.0 + st->mutation * (2.0 * evo_unit(st) - 1.0);
-
-		m->cls[i] = evo_round_page((size_t)((double)m->cls[i] * f));
-	}
-	evo_normalise(m);
-	/*
-	 * The largest class is the fit's, never mutated.  Shrunk, requests
-	 * the current classes cache would be mapped (and faulted in) afresh
-	 * for a whole generation, at hundreds of times the cost of a hit;
-	 * grown, a lucky measurement could ratchet it up without bound.
-	 */
-	if (m->n && st->gen[0].n)
-		m->cls[m->n - 1] = st->gen[0].cls[st->gen[0].n - 1];
-	for (unsigned s = 0; s < st->nsites; s++) {
-		struct evo_site *site = &st->site[s];
-		int cap = site->cap[0];
-
-		if (cap) {
-			cap += (int)(evo_next(st) % 3) - 1;
-			cap = cap < 1 ? 1 : cap > EVO_CAP_MAX ? EVO_CAP_MAX : cap;
-		}
-		site->cap[1] = (uint8_t)cap;
-	}
-}
-
-/* ---- fitting ---- */
-
-struct evo_cluster {
-	size_t cover;
-	uint64_t weight;
-};
-
-static void evo_add_cluster(struct evo_cluster *cl, unsigned *n, size_t cover, uint64_t weight)
-{
-	unsigned light = 0;
-
-	if (*n < EVO_MAX_CLUSTERS) {
-		cl[(*n)++] = (struct evo_cluster){ cover, weight };
-		return;
-	}
-	for (unsigned i = 1; i < *n; i++)
-		if (cl[i].weight < cl[light].weight)
-			light = i;
-	if (cl[light].weight < weight)
-		cl[light] = (struct evo_cluster){ cover, weight };
-}
-
-/* The clusters of one fitted site. */
-static void evo_site_clusters(const struct evo_state *st, const struct evo_site *site,
-			      struct evo_cluster *cl, unsigned *n)
-{
-	uint32_t dom = site->total / EVO_DOMINANT ? site->total / EVO_DOMINANT : 1;
-	uint32_t tail = site->total / EVO_TAIL ? site->total / EVO_TAIL : 1;
-
-	for (unsigned b = 0; b < EVO_BUCKETS; b++) {
-		unsigned lo = b, hi = b;
-		uint64_t weight = 0;
-		uint32_t pages = 0;
-
-		if (site->count[b] < dom)
-			continue;
-		while (lo > 0 && site->count[lo - 1] >= tail)
-			lo--;
-		while (hi + 1 < EVO_BUCKETS && site->count[hi + 1] >= tail)
-			hi++;
-		for (unsigned i = lo; i <= hi; i++) {
-			weight += site->count[i];
-			if (site->maxpg[i] > pages)
-				pages = site->maxpg[i];
-		}
-		b = hi;
-		if ((size_t)pages * EVO_PAGE > st->span_max)
-			evo_add_cluster(cl, n, (size_t)pages * EVO_PAGE, weight);
-	}
+	return v < lo ? lo : v > hi ? hi : v;
 }
 
 /*
- * Fit classes to the fitted sites' clusters, and each fitted site's
- * capacity to this generation's peak.  Returns the number of classes.
+ * One generation: the delay in force against a mutant, on the window.
+ * The cost is not convex in the delay (it drops by break_even at each age
+ * at which memory is reused), so a search that only takes small steps
+ * settles in the nearest dip.  Once EVO_STALL mutants in a row have lost,
+ * each generation also prices a delay drawn from the whole range, and the
+ * cheaper of the two challenges the delay in force.
  */
-static unsigned evo_fit(struct evo_state *st, struct evo_genome *out)
+static void evo_select(struct evo_state *st)
 {
-	struct evo_cluster cl[EVO_MAX_CLUSTERS];
-	unsigned n = 0, m = 0;
+	double m = evo_clamp(st->g + st->sigma * evo_sym(st), 0.0, EVO_G_MAX);
+	double cur = hak_decay_cost(&st->reuse, evo_delay(st->g), st->break_even_ms);
+	double mut = hak_decay_cost(&st->reuse, evo_delay(m), st->break_even_ms);
 
-	for (unsigned s = 0; s < st->nsites; s++) {
-		struct evo_site *site = &st->site[s];
-		int32_t cap = site->peak < 1 ? 1 : site->peak > EVO_CAP_MAX ? EVO_CAP_MAX : site->peak;
+	if (st->stalled >= EVO_STALL) {
+		double far = (evo_sym(st) + 1.0) * (EVO_G_MAX / 2);
+		double alt = hak_decay_cost(&st->reuse, evo_delay(far), st->break_even_ms);
 
-		site->fitcap = 0;
-		if (site->total < st->min_samples)
-			continue;
-		site->fitcap = (uint8_t)cap;
-		evo_site_clusters(st, site, cl, &n);
-	}
-	/* By cover, then merge neighbours: the larger cover holds both. */
-	for (unsigned i = 1; i < n; i++) {
-		struct evo_cluster v = cl[i];
-		unsigned j = i;
-
-		for (; j > 0 && cl[j - 1].cover > v.cover; j--)
-			cl[j] = cl[j - 1];
-		cl[j] = v;
-	}
-	for (unsigned i = 0; i < n; m++) {
-		size_t low = cl[i].cover;
-		struct evo_cluster g = cl[i++];
-
-		while (i < n && cl[i].cover * EVO_MERGE <= low * (EVO_MERGE + 1)) {
-			g.cover = cl[i].cover;
-			g.weight += cl[i++].weight;
+		if (alt < mut) {
+			m = far;
+			mut = alt;
 		}
-		cl[m] = g;
 	}
-	/* Keep the heaviest; the order by size stays. */
-	while (m > HAK_PARAM_LIST_MAX) {
-		unsigned light = 0;
+	st->generations++;
+	if (mut * (1.0 + 1.0 / EVO_IMPROVE) < cur) {
+		st->g = m;
+		st->improvements++;
+		st->stalled = 0;
+		st->sigma = evo_clamp(st->sigma * 1.5, EVO_SIGMA_MIN, EVO_SIGMA_MAX);
+	} else {
+		st->stalled++;
+		st->sigma = evo_clamp(st->sigma * 0.9, EVO_SIGMA_MIN, EVO_SIGMA_MAX);
+	}
+}
 
-		for (unsigned i = 1; i < m; i++)
-			if (cl[i].weight < cl[light].weight)
-				light = i;
-		for (unsigned i = light; i + 1 < m; i++)
-			cl[i] = cl[i + 1];
-		m--;
+/* ---- sizes ---- */
+
+static unsigned evo_bucket(size_t size)
+{
+	unsigned oct = 0;
+
+	if (size < ((size_t)1 << EVO_LOW_SHIFT))
+		return 0;
+	while (oct + 1 < EVO_OCTAVES && (size >> (EVO_LOW_SHIFT + oct + 1)))
+		oct++;
+	return oct * EVO_SUB +
+	       (unsigned)((size >> (EVO_LOW_SHIFT + oct - EVO_SUB_SHIFT)) & (EVO_SUB - 1));
+}
+
+/* The largest size in bucket @b. */
+static size_t evo_bucket_max(unsigned b)
+{
+	unsigned oct = b / EVO_SUB, sub = b % EVO_SUB;
+
+	return ((size_t)(EVO_SUB + sub + 1) << (EVO_LOW_SHIFT + oct - EVO_SUB_SHIFT)) - 1;
+}
+
+static void evo_count(struct evo_state *st, struct evo_site *s, size_t size)
+{
+	unsigned best = 0;
+
+	if (++s->total > EVO_WINDOW) {
+		s->total = 0;
+		for (unsigned b = 0; b < EVO_BUCKETS; b++) {
+			s->count[b] /= 2;
+			s->total += s->count[b];
+		}
+		s->total++;
 	}
-	out->n = m;
-	for (unsigned i = 0; i < m; i++)
-		out->cls[i] = cl[i].cover;
-	return m;
+	s->count[evo_bucket(size)]++;
+	for (unsigned b = 1; b < EVO_BUCKETS; b++)
+		if (s->count[b] > s->count[best])
+			best = b;
+	st->stable_sites -= s->stable;
+	s->stable = s->total >= st->min_samples && s->count[best] * EVO_STABLE >= s->total;
+	s->stable_size = evo_bucket_max(best);
+	st->stable_sites += s->stable;
 }
 
 /* ---- hooks ---- */
@@ -341,220 +228,57 @@ static int evo_init(void *state, const struct hak_policy_env *env)
 	const struct hak_param_value *p = env->params;
 
 	st->nsites = env->nsites < EVO_MAX_SITES ? env->nsites : EVO_MAX_SITES;
-	st->site = env->meta_alloc(st->nsites * sizeof(*st->site) + 1);
+	st->site = env->meta_alloc(st->nsites * sizeof(*st->site));
 	if (!st->site)
 		return -ENOMEM;
-	st->span_max = env->span_max;
 	st->mutation = p[EVO_P_MUTATION].f;
-	st->min_samples = p[EVO_P_MIN_SAMPLES].i > 0 ? (uint64_t)p[EVO_P_MIN_SAMPLES].i : 1;
-	/* Halving must leave a fitted site fitted. */
-	st->window = st->min_samples * 2 > EVO_WINDOW ? st->min_samples * 2 : EVO_WINDOW;
-	st->settle = p[EVO_P_SETTLE].i > 0 ? (unsigned)p[EVO_P_SETTLE].i : 1;
+	st->min_samples = (uint64_t)p[EVO_P_MIN_SAMPLES].i;
+	st->window_ms = (double)p[EVO_P_WINDOW].i;
+	st->map_min = p[EVO_P_MAP_MIN].size;
+	st->cache_limit = p[EVO_P_CACHE_LIMIT].size;
+	st->break_even_ms = env->break_even_ms;
+	st->keep_bytes = env->max_dirty;
 	st->rng = env->seed;
-	st->core.n = env->ncache_classes < HAK_PARAM_LIST_MAX ? env->ncache_classes
-							      : HAK_PARAM_LIST_MAX;
-	for (unsigned i = 0; i < st->core.n; i++)
-		st->core.cls[i] = env->cache_classes[i];
-	st->gen[0] = st->core;
-	st->phase = EVO_WAIT;
+	st->sigma = st->mutation;
+	st->g = evo_clamp(evo_log2p1(env->purge_delay_ms), 0.0, EVO_G_MAX);
 	return 0;
 }
 
-static enum hak_route evo_route(void *state, size_t size, const struct hak_site *site)
+static void evo_decide(void *state, const struct hak_heap_info *info, struct hak_decisions *out)
+{
+	struct evo_state *st = state;
+	double seen;
+	size_t cache_max = 0;
+
+	hak_reuse_add(&st->reuse, info, st->window_ms / (st->window_ms + (double)info->elapsed_ms));
+	seen = st->reuse.freed;
+	for (unsigned b = 0; b < HAK_AGE_BUCKETS; b++)
+		seen += st->reuse.reused[b];
+	if (seen >= EVO_MIN_BYTES)
+		evo_select(st);
+	for (unsigned i = 0; st->stable_sites && i < st->nsites; i++)
+		if (st->site[i].stable && st->site[i].stable_size > cache_max)
+			cache_max = st->site[i].stable_size;
+	out->decay_ms = evo_delay(st->g);
+	out->keep_bytes = st->keep_bytes;
+	out->map_min = st->map_min;
+	out->cache_max = cache_max < st->cache_limit ? cache_max : st->cache_limit;
+}
+
+static bool evo_admit(void *state, const struct hak_site *site)
 {
 	struct evo_state *st = state;
 
-	(void)site;
-	return size <= st->span_max ? HAK_ROUTE_SPAN : HAK_ROUTE_CACHE;
-}
-
-static struct evo_site *evo_site_of(struct evo_state *st, const struct hak_site *site)
-{
-	return site && site->index < st->nsites ? &st->site[site->index] : NULL;
-}
-
-static bool evo_admit(void *state, size_t size, const struct hak_site *site, unsigned cls)
-{
-	struct evo_state *st = state;
-	struct evo_site *s = evo_site_of(st, site);
-	unsigned cap;
-
-	(void)size;
-	(void)cls;
-	if (!s)
-		return true;
-	cap = s->cap[st->active];
-	return !cap || s->cached < cap;
-}
-
-static void evo_count(struct evo_state *st, struct evo_site *s, size_t size)
-{
-	unsigned b = 0, o;
-	uint64_t pages = (size + EVO_PAGE - 1) / EVO_PAGE;
-
-	if (size >= (size_t)1 << EVO_LOW_SHIFT) {
-		o = 63 - (unsigned)__builtin_clzll((unsigned long long)size);
-		if (o >= EVO_LOW_SHIFT + EVO_OCTAVES)
-			b = EVO_BUCKETS - 1;
-		else
-			b = (o - EVO_LOW_SHIFT) * EVO_SUB +
-			    (unsigned)((size >> (o - EVO_SUB_SHIFT)) & (EVO_SUB - 1));
-	}
-	s->count[b]++;
-	if (pages > s->maxpg[b])
-		s->maxpg[b] = pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
-	if (++s->total < st->window)
-		return;
-	/* Forget the distant past: the shares stay, a moved workload shows. */
-	s->total = 0;
-	for (unsigned i = 0; i < EVO_BUCKETS; i++) {
-		s->count[i] >>= 1;
-		if (!s->count[i])
-			s->maxpg[i] = 0;
-		s->total += s->count[i];
-	}
+	return site->index < st->nsites && st->site[site->index].stable;
 }
 
 static void evo_on_event(void *state, const struct hak_event *ev)
 {
 	struct evo_state *st = state;
-	struct evo_site *s = ev->type == HAK_EV_PURGE ? NULL : evo_site_of(st, ev->site);
-	const struct evo_genome *g = &st->gen[st->active];
-	size_t cls;
 
-	switch (ev->type) {
-	case HAK_EV_ALLOC:
-		st->allocs++;
-		st->cost_ns += ev->cost_ns;
-		cls = evo_class_of(g, ev->size);
-		if (ev->route == HAK_ROUTE_CACHE && cls)
-			st->waste_bytes += cls - ev->size;
-		if (ev->cache_hit) {
-			size_t gone = cls ? cls : ev->size;
-
-			st->cached_bytes -= gone < st->cached_bytes ? gone : st->cached_bytes;
-		}
-		if (!s || ev->size <= st->span_max)
-			break;
-		evo_count(st, s, ev->size);
-		if (++s->live > s->peak)
-			s->peak = s->live;
-		if (ev->cache_hit) {
-			s->hit = true;
-			if (s->cached)
-				s->cached--;
-		}
-		break;
-	case HAK_EV_FREE:
-		if (ev->cached)
-			st->cached_bytes += ev->size;
-		if (!s || ev->size <= st->span_max)
-			break;
-		if (s->live > 0)
-			s->live--;
-		if (ev->cached)
-			s->cached++;
-		break;
-	case HAK_EV_PURGE: {
-		double share = st->cached_bytes > ev->size ?
-			(double)ev->size / (double)st->cached_bytes : 1.0;
-
-		for (unsigned i = 0; i < st->nsites; i++) {
-			uint32_t *c = &st->site[i].cached;
-			uint32_t gone = (uint32_t)((double)*c * share + 0.999999);
-
-			*c -= gone < *c ? gone : *c;
-		}
-		st->cached_bytes -= ev->size < st->cached_bytes ? ev->size : st->cached_bytes;
-		break;
-	}
-	}
-}
-
-static void evo_new_generation(struct evo_state *st)
-{
-	for (unsigned i = 0; i < st->nsites; i++) {
-		struct evo_site *s = &st->site[i];
-
-		s->peak = s->live;
-		s->idle = s->hit ? 0 : s->idle + 1;
-		s->hit = false;
-		if (s->idle >= EVO_FORGET)
-			s->cached = 0;
-	}
-	st->allocs = 0;
-	st->cost_ns = 0;
-	st->waste_bytes = 0;
-}
-
-static void evo_tick(void *state, uint64_t epoch)
-{
-	struct evo_state *st = state;
-	struct evo_genome fit;
-	bool measured = st->allocs > 0;
-	double cost = 0;
-
-	(void)epoch;
-	st->generation++;
-	if (measured)
-		cost = ((double)st->cost_ns +
-			(double)(st->waste_bytes / EVO_PAGE) * EVO_WASTE_NS) / (double)st->allocs;
-	if (evo_fit(st, &fit) && (st->phase == EVO_WAIT || !evo_same(&fit, &st->fit))) {
-		st->fit = fit;
-		st->gen[0] = fit;
-		for (unsigned i = 0; i < st->nsites; i++)
-			st->site[i].cap[0] = st->site[i].fitcap;
-		st->active = 0;
-		st->phase = EVO_EVAL_CUR;
-		st->settled = false;
-		st->stale = 0;
-		st->refits++;
-		evo_new_generation(st);
-		return;
-	}
-	evo_new_generation(st);
-	if (st->phase == EVO_WAIT || !measured)
-		return;
-	if (st->phase == EVO_EVAL_CUR) {
-		st->cur_cost = cost;
-		if (st->settled)
-			return;
-		evo_mutate(st);
-		st->active = 1;
-		st->phase = EVO_EVAL_MUTANT;
-		return;
-	}
-	if (cost * EVO_IMPROVE < st->cur_cost * (EVO_IMPROVE - 1)) {
-		st->gen[0] = st->gen[1];
-		for (unsigned i = 0; i < st->nsites; i++)
-			st->site[i].cap[0] = st->site[i].cap[1];
-		st->cur_cost = cost;
-		st->stale = 0;
-		st->improvements++;
-	} else if (++st->stale >= st->settle) {
-		st->settled = true;
-	}
-	st->active = 0;
-	st->phase = EVO_EVAL_CUR;
-}
-
-static unsigned evo_classes(void *state, size_t *out, unsigned max)
-{
-	struct evo_state *st = state;
-	struct evo_genome want = st->gen[st->active];
-
-	if (want.n > max)
-		want.n = max;
-	if (!want.n || evo_same(&want, &st->core))
-		return 0;
-	for (unsigned i = 0; i < want.n; i++)
-		out[i] = want.cls[i];
-	st->core = want;
-	/* The core empties the cache when the classes move. */
-	for (unsigned i = 0; i < st->nsites; i++)
-		st->site[i].cached = 0;
-	st->cached_bytes = 0;
-	return want.n;
+	st->events[ev->type == HAK_EV_FREE]++;
+	if (ev->type == HAK_EV_ALLOC && ev->site->index < st->nsites)
+		evo_count(st, &st->site[ev->site->index], ev->size);
 }
 
 /* ---- report (hak_report_* helpers: printf may allocate) ---- */
@@ -562,55 +286,37 @@ static unsigned evo_classes(void *state, size_t *out, unsigned max)
 static int evo_report(void *state, char *buf, size_t len)
 {
 	struct evo_state *st = state;
-	const struct evo_genome *g = &st->gen[st->active];
 	struct hak_report b = { buf, len, 0 };
-	const char *sep = "";
 
-	hak_report_str(&b, "generation=");
-	hak_report_u64(&b, st->generation);
-	hak_report_str(&b, " settled=");
-	hak_report_u64(&b, st->settled);
-	hak_report_str(&b, " mutation=");
-	hak_report_u64(&b, (uint64_t)(st->mutation * 100.0 + 0.5));
-	hak_report_str(&b, "% stale=");
-	hak_report_u64(&b, st->stale);
+	hak_report_str(&b, "delay_ms=");
+	hak_report_u64(&b, evo_delay(st->g));
+	hak_report_str(&b, " sigma=");
+	hak_report_fix(&b, st->sigma, 3);
+	hak_report_str(&b, " window_ms=");
+	hak_report_u64(&b, (uint64_t)st->window_ms);
+	hak_report_str(&b, " generations=");
+	hak_report_u64(&b, st->generations);
 	hak_report_str(&b, " improvements=");
 	hak_report_u64(&b, st->improvements);
-	hak_report_str(&b, " refits=");
-	hak_report_u64(&b, st->refits);
-	hak_report_str(&b, " best_cost_ns=");
-	hak_report_u64(&b, (uint64_t)(st->cur_cost + 0.5));
-	hak_report_str(&b, " classes=");
-	for (unsigned i = 0; i < g->n; i++) {
-		hak_report_str(&b, i ? "," : "");
-		hak_report_size(&b, g->cls[i]);
-	}
-	hak_report_str(&b, " caps=");
-	for (unsigned i = 0; i < st->nsites; i++) {
-		if (!st->site[i].cap[st->active])
-			continue;
-		hak_report_str(&b, sep);
-		hak_report_u64(&b, i);
-		hak_report_str(&b, ":");
-		hak_report_u64(&b, st->site[i].cap[st->active]);
-		sep = ",";
-	}
+	hak_report_str(&b, " stable_sites=");
+	hak_report_u64(&b, st->stable_sites);
+	hak_report_str(&b, " allocs=");
+	hak_report_u64(&b, st->events[0]);
+	hak_report_str(&b, " frees=");
+	hak_report_u64(&b, st->events[1]);
 	return (int)b.n;
 }
 
 static const struct hak_policy_ops evo_ops = {
 	.init = evo_init,
-	.route = evo_route,
+	.decide = evo_decide,
 	.admit = evo_admit,
-	.classes = evo_classes,
 	.on_event = evo_on_event,
-	.tick = evo_tick,
 	.report = evo_report,
 };
 
 const struct hak_policy hak_policy_evo = {
 	.name = "evo",
-	.summary = "BigCache classes and per-site capacities evolved from call-site size histograms",
 	.params = evo_params,
 	.state_size = sizeof(struct evo_state),
 	.ops = &evo_ops,

@@ -1,25 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
- * policies/fixed.c - one configured threshold, no learning.
+ * policies/fixed.c - configured settings, no learning.
  *
- * Requests up to the span limit are carved from superslab spans; above it,
- * requests below fixed.threshold go through the BigCache (kept on free,
- * within the core's capacity and budget), and requests at or above it are
- * mapped and unmapped directly.  Every block routed to the BigCache is
- * admitted back to it on free (admit is left to the core's default); the
- * cache's limits are the shared bigcache.* options.
+ * Freed memory of the page heap stays committed for purge.delay_ms, and
+ * at most pageheap.max_dirty of it at once (the core's shared options);
+ * requests at or above fixed.map_min get a mapping of their own; freed
+ * blocks up to fixed.cache_max, from any call site, wait in the freeing
+ * thread's BigCache.  Every decision is made once, at start-up, and never
+ * changes.
  */
 #include <hakmem_policy.h>
 
 struct fixed_state {
-	size_t threshold;
-	size_t span_max;
-	uint64_t routed[3];
+	uint64_t decay_ms;
+	size_t keep_bytes;
+	size_t map_min;
+	size_t cache_max;
+	uint64_t events[2];	/* allocations and frees seen */
 };
 
 static const struct hak_param fixed_params[] = {
-	{ "threshold", HAK_PARAM_SIZE, "4MiB", 0, 1099511627776.0,
-	  "requests at or above this are mapped directly, never cached" },
+	{ "map_min", HAK_PARAM_SIZE, "1GiB", 0, 1099511627776.0,
+	  "requests at or above this get a mapping of their own, returned on free" },
+	{ "cache_max", HAK_PARAM_SIZE, "4MiB", 0, 1099511627776.0,
+	  "freed blocks up to this size wait in the thread's BigCache for its next request" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -27,25 +31,29 @@ static int fixed_init(void *state, const struct hak_policy_env *env)
 {
 	struct fixed_state *st = state;
 
-	st->threshold = env->params[0].size;
-	st->span_max = env->span_max;
+	st->decay_ms = env->purge_delay_ms;
+	st->keep_bytes = env->max_dirty;
+	st->map_min = env->params[0].size;
+	st->cache_max = env->params[1].size;
 	return 0;
 }
 
-static enum hak_route fixed_route(void *state, size_t size, const struct hak_site *site)
+static void fixed_decide(void *state, const struct hak_heap_info *info, struct hak_decisions *out)
 {
 	struct fixed_state *st = state;
-	enum hak_route r;
 
-	(void)site;
-	if (size <= st->span_max)
-		r = HAK_ROUTE_SPAN;
-	else if (size < st->threshold)
-		r = HAK_ROUTE_CACHE;
-	else
-		r = HAK_ROUTE_MAP;
-	st->routed[r]++;
-	return r;
+	(void)info;
+	out->decay_ms = st->decay_ms;
+	out->keep_bytes = st->keep_bytes;
+	out->map_min = st->map_min;
+	out->cache_max = st->cache_max;
+}
+
+static void fixed_on_event(void *state, const struct hak_event *ev)
+{
+	struct fixed_state *st = state;
+
+	st->events[ev->type == HAK_EV_FREE]++;
 }
 
 static int fixed_report(void *state, char *buf, size_t len)
@@ -53,26 +61,22 @@ static int fixed_report(void *state, char *buf, size_t len)
 	struct fixed_state *st = state;
 	struct hak_report b = { buf, len, 0 };
 
-	hak_report_str(&b, "threshold=");
-	hak_report_size(&b, st->threshold);
-	hak_report_str(&b, " routed_span=");
-	hak_report_u64(&b, st->routed[HAK_ROUTE_SPAN]);
-	hak_report_str(&b, " routed_cache=");
-	hak_report_u64(&b, st->routed[HAK_ROUTE_CACHE]);
-	hak_report_str(&b, " routed_map=");
-	hak_report_u64(&b, st->routed[HAK_ROUTE_MAP]);
+	hak_report_str(&b, "allocs=");
+	hak_report_u64(&b, st->events[0]);
+	hak_report_str(&b, " frees=");
+	hak_report_u64(&b, st->events[1]);
 	return (int)b.n;
 }
 
 static const struct hak_policy_ops fixed_ops = {
 	.init = fixed_init,
-	.route = fixed_route,
+	.decide = fixed_decide,
+	.on_event = fixed_on_event,
 	.report = fixed_report,
 };
 
 const struct hak_policy hak_policy_fixed = {
 	.name = "fixed",
-	.summary = "a configured threshold between the BigCache and direct mapping",
 	.params = fixed_params,
 	.state_size = sizeof(struct fixed_state),
 	.ops = &fixed_ops,

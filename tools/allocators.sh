@@ -5,13 +5,48 @@
 #
 # Sourced by tools/bench-larson, tools/callgrind-fastpath and tools/main-job;
 # not run on its own.  An allocator is named hakmem, glibc, mimalloc,
-# jemalloc or tcmalloc; alloc_lib prints the library to LD_PRELOAD for it
-# (empty for glibc, which needs none).  Peers are found through the dynamic
+# jemalloc or tcmalloc, or is one a tool added from its command line (a
+# peer by path, a variant of hakmem with settings of its own); alloc_lib
+# prints the library to LD_PRELOAD for it (empty for glibc, which needs
+# none).  Peers are found through the dynamic
 # linker's cache (ldconfig -p) by soname, not by a fixed directory, so any
 # multiarch layout works; MIMALLOC_LIB, JEMALLOC_LIB, TCMALLOC_LIB and
 # HAKMEM_LIB override the search.
 
 ALLOCATORS=(hakmem glibc mimalloc jemalloc tcmalloc)
+
+# Allocators a tool was told about on its command line: extra peers by
+# path (PEER_LIB[name]), and variants of hakmem that run with environment
+# settings of their own (VARIANT_ENV[name]: "VAR=VAL VAR=VAL").
+declare -A PEER_LIB=() VARIANT_ENV=()
+
+# alloc_name_ok NAME: a new allocator's name is a word not taken yet.
+alloc_name_ok() {
+	[[ $1 =~ ^[A-Za-z][A-Za-z0-9._-]*$ ]] && ! alloc_known "$1"
+}
+
+# alloc_add_peer NAME PATH: another allocator, preloaded from PATH.
+alloc_add_peer() {
+	alloc_name_ok "$1" || return 1
+	PEER_LIB[$1]=$2
+	ALLOCATORS+=("$1")
+}
+
+# alloc_add_variant NAME "VAR=VAL,...": hakmem with those settings.
+alloc_add_variant() {
+	local e
+	alloc_name_ok "$1" || return 1
+	for e in ${2//,/ }; do
+		[[ $e =~ ^HAKMEM_[A-Z0-9_]+=.*$ ]] || return 1
+	done
+	VARIANT_ENV[$1]=${2//,/ }
+	ALLOCATORS+=("$1")
+}
+
+# alloc_env NAME: the environment settings NAME runs with (variants only).
+alloc_env() {
+	printf '%s\n' "${VARIANT_ENV[$1]:-}"
+}
 
 # alloc_soname NAME: the soname looked up in the linker cache.
 alloc_soname() {
@@ -69,9 +104,15 @@ alloc_lib() {
 		path=$2
 		;;
 	*)
-		var="${name^^}_LIB"
-		path=${!var:-}
-		[[ -n $path ]] || path=$(ldconfig_lookup "$(alloc_soname "$name")")
+		if [[ -n ${VARIANT_ENV[$name]:-} ]]; then
+			path=$2
+		elif [[ -n ${PEER_LIB[$name]:-} ]]; then
+			path=${PEER_LIB[$name]}
+		else
+			var="${name^^}_LIB"
+			path=${!var:-}
+			[[ -n $path ]] || path=$(ldconfig_lookup "$(alloc_soname "$name")")
+		fi
 		;;
 	esac
 	[[ -n $path && -f $path ]] || return 1
@@ -81,6 +122,11 @@ alloc_lib() {
 # alloc_missing_msg NAME [HAKMEM_PATH]: one line saying how to get NAME.
 alloc_missing_msg() {
 	local var="${1^^}_LIB"
+	[[ -n ${VARIANT_ENV[$1]:-} ]] && set -- hakmem "$2"
+	if [[ -n ${PEER_LIB[$1]:-} ]]; then
+		echo "$1 not found at ${PEER_LIB[$1]}"
+		return
+	fi
 	case $1 in
 	hakmem) echo "libhakmem.so not found at $2: run 'make' first" ;;
 	*)

@@ -49,23 +49,6 @@ static void opt_fn(int ch, const char *arg)
 		mib = parse_d(arg, 'm', 1, 1 << 20);
 }
 
-static long status_kib(const char *key)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-	size_t n = strlen(key);
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, key, n) && line[n] == ':') {
-			v = strtol(line + n + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 static size_t size_a(uint64_t *s)
 {
 	uint64_t r = rnd(s);

@@ -2,28 +2,29 @@
 /*
  * test/policy/harness.h - a fake core for testing one policy alone.
  *
- * The harness plays the core's part of include/hakmem_policy.h: it lends
- * the policy an env (a fake clock, a fake minor-fault counter, calloc as
- * the metadata allocator, a seed), keeps fake call sites with the core's
- * histograms, and serves a synthetic workload through a fake BigCache
- * that behaves like core/bigcache.c: a block is cached under the smallest
- * class that holds it, per (site, class) at most per_class blocks, at most
- * cache_budget bytes, oldest evicted first, emptied when the classes move.
- * Evictions are not reported to the policy, as in the core.
+ * The harness plays the core's side of include/hakmem_policy.h, without
+ * the allocator: it lends the policy an env (calloc as meta_alloc, a
+ * seed, the shared options, the parameters at their schema defaults),
+ * keeps fake call sites, sends events, and calls the hooks in
+ * the order core/policy.c does: decide() once right after init() with an
+ * empty window; tick(), decide() and admit() every epoch_events events;
+ * decide() again whenever the test lets time pass (h_decide).
  *
- * The cost of serving depends on the policy's decisions, through fixed
- * prices: a hit is cheap, a fresh mapping costs map_ns plus one minor
- * fault per page (counted on the fake counter, not in cost_ns), and every
- * allocation may be charged for the bytes the cache holds.  So a workload
- * can make one decision clearly best.  Everything is deterministic.
+ * What the page heap did between two decide() calls is a window the test
+ * fills: "this many bytes were freed and taken again at this age" (a hit
+ * when the delay in force still held them, else a miss), "this many were
+ * freed and never taken again".  The next decide() gets it, with
+ * elapsed_ms from the fake clock, and the window starts empty again.
  *
- * Events reach on_event in the order the core sends them; every
- * env.epoch_events events (allocations, frees and purges) tick() runs,
- * then classes().  Only one harness is live at a time: the env's clock
- * and fault counter read it through a global.
+ * Every hook call is checked against the contract (decisions in range,
+ * admit answered for every site after each tick, report NUL-terminated
+ * within any buffer and a prefix of itself when cut), and a violation
+ * fails the test at once.  Nothing sleeps or reads real time: a run is a
+ * function of its inputs and the seed.
  *
- * harness.c is compiled into each test by #include (the Makefile builds
- * every test_*.c alone).
+ * Only one harness is live at a time: the env's meta_alloc finds it
+ * through a global.  harness.c is compiled into each test by #include (the
+ * Makefile builds every test_*.c alone).
  */
 #ifndef HAK_TEST_POLICY_HARNESS_H
 #define HAK_TEST_POLICY_HARNESS_H
@@ -36,39 +37,15 @@
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
+#define GiB ((size_t)1 << 30)
+#define TiB ((size_t)1 << 40)
 
-#define H_PAGE		4096
 #define H_MAX_PARAMS	16
 #define H_MAX_SITES	64
-#define H_MAX_BLOCKS	4096
-#define H_MAX_CACHED	1024
 #define H_MAX_META	64
-
-/* What serving costs in the fake core. */
-struct h_prices {
-	uint64_t span_ns;		/* a block carved from a span */
-	uint64_t hit_ns;		/* a BigCache hit */
-	uint64_t map_ns;		/* a fresh mapping; its faults are counted apart */
-	uint64_t hold_ns_per_mib;	/* charged to each allocation per MiB cached */
-	uint64_t free_ns;		/* a free, whatever happens to the block */
-};
-
-struct h_block {
-	size_t request;
-	size_t size;			/* mapped or class size */
-	unsigned site;
-	int cls;			/* class index; -1: not cacheable */
-	enum hak_route route;
-	bool live;
-	uint64_t birth_ns;
-};
-
-struct h_cached {
-	size_t size;
-	unsigned site;
-	int cls;
-	uint64_t stamp;			/* h->events when cached */
-};
+#define H_MIX_AGES	4
+/* The longest delay any option or parameter lets a profile ask for. */
+#define H_DECAY_MAX_MS	3600000
 
 struct harness {
 	const struct hak_policy *pol;
@@ -76,93 +53,93 @@ struct harness {
 	struct hak_policy_env env;
 	struct hak_param_value params[H_MAX_PARAMS];
 	unsigned nparams;
-	bool started;
+	bool started;			/* init() returned 0 */
+	unsigned epoch_events;		/* policy.epoch: events per tick() */
+	size_t span_max;		/* large.span_max, for the core's clamp of map_min */
 
 	uint64_t now_ns;		/* the fake clock */
-	uint64_t faults;		/* the fake minor-fault counter */
-	uint64_t events;		/* events delivered */
-	uint64_t epoch;			/* ticks so far */
+	uint64_t last_ms;		/* the clock at the previous decide() */
+	uint64_t events, epoch, decides;
+
+	struct hak_heap_info win;	/* the window the next decide() gets */
+	struct hak_decisions raw;	/* as the latest decide() left them */
+	struct hak_decisions dec;	/* in force: raw after the core's clamps */
 
 	struct hak_site site[H_MAX_SITES];
+	bool seen[H_MAX_SITES];		/* had an event: the core knows it */
+	bool admitted[H_MAX_SITES];	/* the latest admit() answer */
 	unsigned nsites;
-
-	/* The fake BigCache.  nclasses 0: every page-rounded size is a class. */
-	size_t classes[HAK_PARAM_LIST_MAX];
-	unsigned nclasses;
-	struct h_cached cache[H_MAX_CACHED];
-	unsigned ncached;
-	size_t cached_bytes;
-	size_t cache_budget;
-	unsigned per_class;
-	uint64_t purge_age;		/* events a block stays cached; 0: no purge */
-
-	struct h_prices price;
-	struct h_block block[H_MAX_BLOCKS];
-
-	/* What happened. */
-	uint64_t allocs, hits, misses, maps, spans, frees, admitted, refused, purged;
-	uint64_t class_changes;		/* classes() moved the classes */
-	uint64_t last_class_change;	/* epoch of the last move */
 
 	void *meta[H_MAX_META];
 	unsigned nmeta;
-	char report[2048];
+	char report[4096];
 };
 
 /*
- * A harness for @pol: parameters at their schema defaults, env.span_max
- * 1 MiB, 64 events per epoch, classes 1, 2, 4, 8 MiB, 4 blocks per
- * class, a 256 MiB budget, no purge, prices span 300 ns, hit 200 ns, map
- * 5000 ns, free 100 ns, nothing for holding.  Change any of it before
- * h_start().
+ * A harness for @pol: parameters at their schema defaults; env with
+ * purge_delay_ms 100, max_dirty 1 GiB, break_even_ms 100, nsites
+ * H_MAX_SITES; 64 events per tick, span_max 1 MiB.  Change any of it
+ * before h_start().
  */
 struct harness *h_create(const struct hak_policy *pol, uint64_t seed);
 void h_destroy(struct harness *h);
 
-/* Parameters by name, before h_start(). */
+/* Parameters by name, before h_start(); a value out of the schema's range fails the test. */
 struct hak_param_value *h_param(struct harness *h, const char *name);
-void h_set_float(struct harness *h, const char *name, double v);
+void h_set_bool(struct harness *h, const char *name, bool v);
 void h_set_int(struct harness *h, const char *name, long long v);
+void h_set_float(struct harness *h, const char *name, double v);
 void h_set_size(struct harness *h, const char *name, size_t v);
+/* Either list type; increasing, as the option table wants (n may be 0). */
 void h_set_list(struct harness *h, const char *name, unsigned n, const size_t *v);
-void h_set_classes(struct harness *h, unsigned n, const size_t *v);
 
-/* Parse a schema default ("0.05", "4MiB", "256KiB,1MiB") into @out. */
+/* Parse a value written as in a profile ("0.05", "4MiB", "0,10,25") into @out. */
 int h_parse(enum hak_param_type type, const char *text, struct hak_param_value *out);
 int h_parse_size(const char *text, size_t *out);
 
-/* Call the policy's init; returns its result. */
+/* init(), then the first decide() when it returned 0.  Returns init's result. */
 int h_start(struct harness *h);
 
 /* A new call site; returns its index. */
 unsigned h_site(struct harness *h);
 
-/* Serve a request as the core would; returns the block's handle. */
-int h_alloc(struct harness *h, unsigned site, size_t size);
-void h_free(struct harness *h, int block);
+/* Send an event as the core does (now_ns and, from @site, ev.site are set). */
+void h_event(struct harness *h, unsigned site, struct hak_event ev);
+void h_alloc(struct harness *h, unsigned site, size_t size);
+void h_free(struct harness *h, unsigned site, size_t size, uint64_t lifetime_ms);
 
-/* Deliver a hand-made event (type, size, site, ...; now_ns is set). */
-void h_event(struct harness *h, struct hak_event ev);
-/* Run tick() and classes() now, as at the end of an epoch. */
-void h_tick(struct harness *h);
-void h_advance(struct harness *h, uint64_t ns);
-void h_add_faults(struct harness *h, uint64_t n);
+void h_advance_ms(struct harness *h, uint64_t ms);
 
-/* The policy's decisions, without side effects on the fake core. */
-enum hak_route h_route(struct harness *h, size_t size, unsigned site);
-bool h_admit(struct harness *h, size_t size, unsigned site);
-/*
- * The threshold in force for a threshold policy: the smallest of the
- * increasing @probes above span_max that is mapped (0: none is).
- */
-size_t h_threshold(struct harness *h, const size_t *probes, unsigned n);
+/* The window: @bytes freed and taken again at @age_ms, a hit if the delay in force held them. */
+void h_reuse(struct harness *h, uint64_t bytes, uint64_t age_ms);
+void h_reuse_as(struct harness *h, uint64_t bytes, uint64_t age_ms, bool hit);
+/* @bytes freed and not taken again. */
+void h_unused(struct harness *h, uint64_t bytes);
 
-/* The policy's report, and one numeric value out of it ("rating0"). */
+/* Let @ms pass, then decide() on the window; returns the decisions in force. */
+const struct hak_decisions *h_decide(struct harness *h, uint64_t ms);
+
+/* The age bucket of @age_ms (the inverse of hak_age_bucket_ms). */
+unsigned h_age_bucket(uint64_t age_ms);
+
+/* A reuse pattern a test repeats, window after window. */
+struct h_mix {
+	uint64_t bytes[H_MIX_AGES];	/* freed and taken again ... */
+	uint64_t age_ms[H_MIX_AGES];	/* ... at this age */
+	uint64_t unused;		/* freed and not taken again */
+};
+
+/* One window of @m over HAK_DECIDE_MS, and its decide(); returns the delay decided. */
+uint64_t h_mix_step(struct harness *h, const struct h_mix *m);
+/* The model's cost of delay @d on @m (any number of equal windows: the argmin is the same). */
+double h_mix_cost(const struct h_mix *m, uint64_t d, uint64_t break_even_ms);
+
+/* admit() for @site now (true when the policy has no admit hook). */
+bool h_admit(struct harness *h, unsigned site);
+
+/* The policy's report, checked; and one value out of it ("rating0"). */
 const char *h_report(struct harness *h);
 bool h_report_num(struct harness *h, const char *key, double *out);
 bool h_report_word(struct harness *h, const char *key, char *out, size_t len);
-
-/* The size class a request falls in, or 0 when none holds it. */
-size_t h_class_of(const struct harness *h, size_t size);
 
 #endif /* HAK_TEST_POLICY_HARNESS_H */

@@ -2,7 +2,8 @@
 /*
  * test/unit/test_core.c - unit tests of the core's modules: the size-class
  * table, slab free lists, superslab lookup, the pool and its purge,
- * remote-free collection, thread hand-over, and large-block headers.
+ * remote-free collection, thread hand-over, large-block headers and the
+ * BigCache (the page heap itself has test_pageheap.c).
  *
  * Linked with libhakmem.a, so the whole test process (Check included)
  * allocates through hakmem and the internals are callable.  Check runs
@@ -26,6 +27,8 @@
 #include "large.h"
 #include "options.h"
 #include "policy.h"
+#include "pageheap.h"
+#include "bigcache.h"
 #include "sizeclass.h"
 #include "stats.h"
 #include "superslab.h"
@@ -468,6 +471,16 @@ END_TEST
 
 /* ---- large blocks ---- */
 
+/* The header of a live large block, wherever it is kept. */
+static struct hak_large_hdr *hdr_of(void *p)
+{
+	struct hak_large_hdr *h;
+	struct hak_slab *s;
+
+	ck_assert_int_eq(hak_ptr_kind(p, &s, &h), HAK_PTR_LARGE);
+	return h;
+}
+
 START_TEST(large_headers_and_kinds)
 {
 	size_t sizes[] = { HAK_SMALL_MAX + 1, HAK_SMALL_MAX + 100000, 900000, 3 << 20, 40 << 20 };
@@ -475,19 +488,26 @@ START_TEST(large_headers_and_kinds)
 	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		char *p = hak_malloc(sizes[i]);
 		struct hak_large_hdr *h;
-		struct hak_slab *s;
 
 		ck_assert_ptr_nonnull(p);
-		ck_assert_int_eq(hak_ptr_kind(p, &s, &h), HAK_PTR_LARGE);
+		h = hdr_of(p);
 		ck_assert(hak_large_hdr_valid(h));
-		ck_assert_ptr_eq(h, hak_large_hdr_of(p));
 		ck_assert_uint_ge(hak_large_size(h), sizes[i]);
-		ck_assert((char *)hak_large_base(h) <= (char *)h);
+		if (hak_large_flags(h) & HAK_LARGE_F_PAGES) {
+			/* A page heap block starts its run; its header is kept apart. */
+			ck_assert_ptr_eq(h, hak_ph_header(p));
+			ck_assert_ptr_eq(hak_large_base(h), p);
+			ck_assert_uint_eq((uintptr_t)p % HAK_PH_UNIT, 0);
+		} else {
+			ck_assert_ptr_eq(h, hak_large_hdr_of(p));
+			ck_assert((char *)hak_large_base(h) <= (char *)h);
+		}
 		ck_assert((char *)hak_large_base(h) + hak_large_len(h) >= p + hak_large_size(h));
 		ck_assert_ptr_nonnull(hak_large_site(h));
 		memset(p, 1, sizes[i]);
 		/* Large blocks never look like small ones to the fast path. */
-		ck_assert_uint_ne(atomic_load(&hak_slab_of(p)->owner), (uintptr_t)hak_heap_tls);
+		if ((uintptr_t)p & HAK_SS_MASK)
+			ck_assert_uint_ne(atomic_load(&hak_slab_of(p)->owner), (uintptr_t)hak_heap_tls);
 		hak_free(p);
 	}
 }
@@ -496,10 +516,12 @@ END_TEST
 START_TEST(large_site_is_recorded)
 {
 	static const char here[] = "site";
-	void *p = hak_malloc_site(1 << 20, here);
+	void *p = hak_malloc_site(1 << 20, here), *q = hak_malloc_site(5 << 20, here);
 
-	ck_assert_ptr_eq(hak_large_site(hak_large_hdr_of(p)), here);
+	ck_assert_ptr_eq(hak_large_site(hdr_of(p)), here);
+	ck_assert_ptr_eq(hak_large_site(hdr_of(q)), here);
 	hak_free(p);
+	hak_free(q);
 }
 END_TEST
 
@@ -507,7 +529,7 @@ START_TEST(corrupted_large_header_is_refused)
 {
 	char *p = hak_malloc(1 << 20);
 
-	hak_large_hdr_of(p)->size ^= 4096;	/* an overflow from below */
+	hdr_of(p)->size ^= 4096;	/* an overflow from below, or a wild write */
 	hak_free(p);
 }
 END_TEST
@@ -540,7 +562,7 @@ START_TEST(large_resize_in_place)
 	ck_assert_ptr_eq(q, p);
 	ck_assert_uint_ge(hak_usable_size(q), small);
 	ck_assert_uint_lt(hak_usable_size(q), small + 8192);
-	ck_assert(hak_large_hdr_valid(hak_large_hdr_of(q)));
+	ck_assert(hak_large_hdr_valid(hdr_of(q)));
 	/* Growing keeps the contents, in place when the addresses are free. */
 	for (size_t want = small * 2; want <= ((size_t)48 << 20); want *= 2) {
 		unsigned char *r = hak_realloc(q, want);
@@ -596,7 +618,7 @@ START_TEST(span_resize_in_place)
 	ck_assert_ptr_eq(r, q);
 	ck_assert_uint_lt(hak_slab_units(s), units);
 	ck_assert_uint_eq(atomic_load(&s[hak_slab_units(s)].owner), 0);
-	ck_assert(hak_large_hdr_valid(hak_large_hdr_of(r)));
+	ck_assert(hak_large_hdr_valid(hdr_of(r)));
 	ck_assert_uint_eq(r[0], 0x3c);
 	hak_free(r);
 
@@ -621,72 +643,110 @@ START_TEST(span_resize_in_place)
 }
 END_TEST
 
-/* ---- the BigCache's thread-local first level ---- */
+/* ---- the BigCache: each thread's front of the page heap ---- */
 
 static const char bc_site;
 
-START_TEST(bigcache_local_reuse)
+/* A block from @site, freed, and the site made known to the policy. */
+static void bc_warm(const void *site)
 {
-	size_t n = 3 << 20;	/* above the span limit, below fixed.threshold */
+	hak_free(hak_malloc_site(3 << 20, site));
+	hak_policy_flush(hak_heap_tls);
+}
+
+START_TEST(bigcache_reuse)
+{
+	size_t n = 3 << 20;	/* at most fixed.cache_max */
 	void *p, *q;
 
 	hak_init();
+	bc_warm(&bc_site);
 	p = hak_malloc_site(n, &bc_site);
 	hak_free(p);
-	ck_assert_uint_gt(hak_bc_cached_bytes(), 0);
-	ck_assert_ptr_nonnull(atomic_load(&hak_heap_tls->bcl[0].block));
-	/* The same site and class takes the very block back. */
+	ck_assert_ptr_eq(atomic_load(&hak_heap_tls->bc[0].block), p);
+	/* Freeing it again while it waits is a double free (see below). */
+	ck_assert(hak_large_flags(hak_large_hdr_find(p)) & HAK_LARGE_F_CACHED);
+	/* The same site and length of home takes the very block back. */
 	q = hak_malloc_site(n - 4096, &bc_site);
 	ck_assert_ptr_eq(q, p);
-	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
-	ck_assert(hak_large_hdr_valid(hak_large_hdr_of(q)));
-	ck_assert(!(hak_large_flags(hak_large_hdr_of(q)) & HAK_LARGE_F_CACHED));
-	/* Another site does not. */
+	ck_assert(hak_large_hdr_valid(hdr_of(q)));
+	ck_assert(!(hak_large_flags(hdr_of(q)) & HAK_LARGE_F_CACHED));
+	ck_assert_ptr_null(atomic_load(&hak_heap_tls->bc[0].block));
+	/* Another site does not, nor a request that needs a longer home. */
 	hak_free(q);
+	bc_warm(&bc_site + 1);
 	q = hak_malloc_site(n, &bc_site + 1);
+	ck_assert_ptr_ne(q, p);
+	hak_free(q);
+	q = hak_malloc_site(n + (2 << 20), &bc_site);
 	ck_assert_ptr_ne(q, p);
 	hak_free(q);
 }
 END_TEST
 
+START_TEST(bigcache_double_free_is_caught)
+{
+	void *p;
+
+	bc_warm(&bc_site);
+	p = hak_malloc_site(3 << 20, &bc_site);
+	hak_free(p);
+	hak_free(p);
+}
+END_TEST
+
 static pthread_barrier_t idle_barrier;
+
+struct idle {
+	void *kept;
+	struct hak_heap *heap;
+};
 
 static void *free_then_idle(void *arg)
 {
-	hak_free(hak_malloc_site(3 << 20, &bc_site));
-	*(size_t *)arg = hak_bc_cached_bytes();
-	pthread_barrier_wait(&idle_barrier);	/* the main thread purges */
+	struct idle *t = arg;
+
+	bc_warm(&bc_site);
+	t->kept = hak_malloc_site(3 << 20, &bc_site);
+	hak_free(t->kept);
+	t->heap = hak_heap_tls;
+	pthread_barrier_wait(&idle_barrier);	/* the main thread sweeps */
 	pthread_barrier_wait(&idle_barrier);
 	return NULL;
 }
 
-START_TEST(bigcache_local_purged_from_idle_thread_and_drained_at_exit)
+static bool in_front(const struct hak_heap *h, const void *p)
 {
-	size_t cached = 0;
-	pthread_t t;
+	for (unsigned i = 0; i < HAK_BC_SLOTS; i++)
+		if (atomic_load(&h->bc[i].block) == p)
+			return true;
+	return false;
+}
+
+START_TEST(bigcache_swept_from_idle_thread_and_drained_at_exit)
+{
+	struct idle t = { 0 };
+	pthread_t tid;
 
 	hak_init();
 	ck_assert_int_eq(pthread_barrier_init(&idle_barrier, NULL, 2), 0);
-	ck_assert_int_eq(pthread_create(&t, NULL, free_then_idle, &cached), 0);
+	ck_assert_int_eq(pthread_create(&tid, NULL, free_then_idle, &t), 0);
 	pthread_barrier_wait(&idle_barrier);
-	ck_assert_uint_gt(cached, 0);
-	/* Another thread's purge reaches the idle thread's local block. */
-	hak_policy_lock();
-	ck_assert_uint_gt(hak_bc_release_aged(UINT64_MAX, 64), 0);
-	hak_policy_unlock();
-	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert(in_front(t.heap, t.kept));
+	/* Another thread's sweep takes the idle thread's block back (the
+	 * clock is coarse: a few of its ticks later). */
+	usleep(20 * 1000);
+	hak_bc_sweep(0);
+	ck_assert(!in_front(t.heap, t.kept));
 	pthread_barrier_wait(&idle_barrier);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(pthread_join(tid, NULL), 0);
 
-	/* A thread that exits hands its local blocks to the shared level. */
+	/* A thread that exits gives its front back. */
 	ck_assert_int_eq(pthread_barrier_init(&idle_barrier, NULL, 1), 0);
-	ck_assert_int_eq(pthread_create(&t, NULL, free_then_idle, &cached), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert_uint_gt(hak_bc_cached_bytes(), 0);
-	void *p = hak_malloc_site(3 << 20, &bc_site);	/* now from the shared level */
-
-	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
-	hak_free(p);
+	ck_assert_int_eq(pthread_create(&tid, NULL, free_then_idle, &t), 0);
+	ck_assert_int_eq(pthread_join(tid, NULL), 0);
+	for (unsigned i = 0; i < HAK_BC_SLOTS; i++)
+		ck_assert_ptr_null(atomic_load(&t.heap->bc[i].block));
 }
 END_TEST
 
@@ -735,8 +795,9 @@ static Suite *core_suite(void)
 		tcase_add_test(tc, large_resize_in_place);
 		tcase_add_test(tc, span_resize_in_place);
 	}
-	tcase_add_test(tc, bigcache_local_reuse);
-	tcase_add_test(tc, bigcache_local_purged_from_idle_thread_and_drained_at_exit);
+	tcase_add_test(tc, bigcache_reuse);
+	tcase_add_test_raise_signal(tc, bigcache_double_free_is_caught, SIGABRT);
+	tcase_add_test(tc, bigcache_swept_from_idle_thread_and_drained_at_exit);
 	suite_add_tcase(s, tc);
 	return s;
 }
