@@ -52,6 +52,7 @@
 struct evo_site {
 	uint32_t count[EVO_BUCKETS];
 	uint32_t total;
+	unsigned best;			/* the heaviest bucket */
 	bool stable;
 	size_t stable_size;		/* the heaviest bucket's upper bound */
 };
@@ -198,25 +199,27 @@ static size_t evo_bucket_max(unsigned b)
 	return ((size_t)(EVO_SUB + sub + 1) << (EVO_LOW_SHIFT + oct - EVO_SUB_SHIFT)) - 1;
 }
 
+/* Count one request of @site; its heaviest bucket is kept as it goes. */
 static void evo_count(struct evo_state *st, struct evo_site *s, size_t size)
 {
-	unsigned best = 0;
+	unsigned b = evo_bucket(size);
 
 	if (++s->total > EVO_WINDOW) {
 		s->total = 0;
-		for (unsigned b = 0; b < EVO_BUCKETS; b++) {
-			s->count[b] /= 2;
-			s->total += s->count[b];
+		s->best = 0;
+		for (unsigned k = 0; k < EVO_BUCKETS; k++) {
+			s->count[k] /= 2;
+			s->total += s->count[k];
+			if (s->count[k] > s->count[s->best])
+				s->best = k;
 		}
 		s->total++;
 	}
-	s->count[evo_bucket(size)]++;
-	for (unsigned b = 1; b < EVO_BUCKETS; b++)
-		if (s->count[b] > s->count[best])
-			best = b;
+	if (++s->count[b] > s->count[s->best])
+		s->best = b;
 	st->stable_sites -= s->stable;
-	s->stable = s->total >= st->min_samples && s->count[best] * EVO_STABLE >= s->total;
-	s->stable_size = evo_bucket_max(best);
+	s->stable = s->total >= st->min_samples && s->count[s->best] * EVO_STABLE >= s->total;
+	s->stable_size = evo_bucket_max(s->best);
 	st->stable_sites += s->stable;
 }
 

@@ -183,13 +183,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	long peak = status_kib("VmHWM");
-	struct timespec ts = { 0, 200 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
-	for (int i = 0; i < 16; i++) {
-		void *volatile p = malloc(32 + (size_t)i * 16);
-		free(p);
-	}
-	long after = status_kib("VmRSS");
+	long after = settled_rss_kib();
 	(void)run_threads;
 	printf("frag start_kib=%ld peak_kib=%ld after_kib=%ld threads=%d mib=%.0f ops=%" PRIu64
 	       " secs=%.3f ops_per_s=%.1f\n",

@@ -4,12 +4,17 @@
  *
  * Each of -t threads keeps -n buffers (default 8).  An op picks one and
  * reallocs it by a random factor 1.1..2: up while it is growing, until it
- * reaches 1 MiB, then down until it is back under 64 bytes, and so on.
+ * reaches -m MiB (1), then down until it is back under 64 bytes, and so
+ * on.  With -m 256 the buffers are the size of images and columns, and
+ * a growth that cannot happen where the buffer stands must move it.
  * The first and last 8 bytes of every buffer carry a tag; after a realloc
  * the first 8 bytes, and when growing the old last 8, must have come
  * along, or the program exits 1.
  *
  * Output: reallocs threads=T buffers=N ops=N secs=S ops_per_s=X
+ *         start_kib=A peak_kib=B after_kib=C
+ * (start: VmRSS at start; peak: VmHWM; after: VmRSS once every buffer is
+ * freed, 200 ms later and after a few thousand small blocks, rss.h.)
  * Build: cc -std=c11 -O2 -pthread -o reallocs reallocs.c
  */
 #define _POSIX_C_SOURCE 200809L
@@ -30,7 +35,6 @@
 
 #include "workload.h"
 
-#define MAXSZ	((size_t)1 << 20)
 #define MINSZ	((size_t)64)
 
 struct worker {
@@ -40,11 +44,14 @@ struct worker {
 };
 
 static int nbuf = 8;
+static size_t maxsz = (size_t)1 << 20;
 
 static void opt_fn(int ch, const char *arg)
 {
 	if (ch == 'n')
 		nbuf = (int)parse_d(arg, 'n', 1, 1 << 20);
+	else if (ch == 'm')
+		maxsz = (size_t)(parse_d(arg, 'm', 0.001, 1 << 20) * (double)(1 << 20));
 }
 
 static uint64_t tagof(uint64_t id, int end) { return id * 0x9e3779b97f4a7c15ull ^ (end ? 0xa5a5a5a5ull : 0); }
@@ -75,8 +82,8 @@ static void *work(void *arg)
 			size_t old = sz[i], n;
 			if (up[i]) {
 				n = (size_t)(old * f);
-				if (n >= MAXSZ) {
-					n = MAXSZ;
+				if (n >= maxsz) {
+					n = maxsz;
 					up[i] = 0;
 				}
 			} else {
@@ -115,8 +122,13 @@ static void *work(void *arg)
 
 int main(int argc, char **argv)
 {
-	parse_common(argc, argv, "n:", opt_fn,
-		     "[-t threads] [-s seconds] [-r seed] [-n buffers]");
+	parse_common(argc, argv, "n:m:", opt_fn,
+		     "[-t threads] [-s seconds] [-r seed] [-n buffers] [-m max-MiB]");
+	if (maxsz < MINSZ * 2) {
+		fprintf(stderr, "%s: -m must be at least %zu bytes\n", PROG, MINSZ * 2);
+		return 2;
+	}
+	long start = status_kib("VmRSS");
 	struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
 	if (!w)
 		oom();
@@ -134,8 +146,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "reallocs: a buffer's contents were not preserved by realloc\n");
 		return 1;
 	}
-	printf("reallocs threads=%d buffers=%d ops=%" PRIu64 " secs=%.3f ops_per_s=%.1f\n",
-	       threads, nbuf, ops, secs, ops / secs);
 	free(w);
+	long peak = status_kib("VmHWM");
+	long after = settled_rss_kib();
+
+	printf("reallocs threads=%d buffers=%d ops=%" PRIu64 " secs=%.3f ops_per_s=%.1f "
+	       "start_kib=%ld peak_kib=%ld after_kib=%ld\n",
+	       threads, nbuf, ops, secs, ops / secs, start, peak, after);
 	return 0;
 }

@@ -26,6 +26,9 @@
  *
  * Output is one line of key=value pairs:
  *   vm ops=N secs=S ops_per_s=X threads=T sites=C window=W ...
+ *   start_kib=A peak_kib=B after_kib=C
+ * (start: VmRSS at start; peak: VmHWM; after: VmRSS once every block is
+ * freed, 200 ms later and after a few thousand small blocks, rss.h.)
  *
  * Written for hakmem; not linked with any allocator, run it with LD_PRELOAD.
  * Build: cc -std=c11 -O2 -pthread -o vm vm.c
@@ -42,6 +45,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "rss.h"
 
 #define KiB		((size_t)1024)
 #define MiB		(1024 * KiB)
@@ -356,6 +361,7 @@ int main(int argc, char **argv)
 	struct worker *workers;
 	pthread_condattr_t attr;
 	uint64_t seed, start, end = 0, ops = 0, bytes = 0;
+	long start_kib;
 	double secs;
 	int started = 0, err = 0;
 
@@ -379,6 +385,7 @@ int main(int argc, char **argv)
 		while (workers[i].rng == 0);
 	}
 
+	start_kib = status_kib("VmRSS");
 	start = now_ns();
 	for (; started < opt.threads; started++) {
 		err = pthread_create(&workers[started].tid, NULL, worker_main,
@@ -408,9 +415,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	secs = (double)(end - start) / 1e9;
+	long peak = status_kib("VmHWM"), after = settled_rss_kib();
+
 	printf("vm ops=%" PRIu64 " secs=%.3f ops_per_s=%.1f threads=%d sites=%d "
-	       "window=%u mib_per_s=%.1f seed=%" PRIu64 "\n",
+	       "window=%u mib_per_s=%.1f seed=%" PRIu64 " start_kib=%ld peak_kib=%ld "
+	       "after_kib=%ld\n",
 	       ops, secs, (double)ops / secs, opt.threads, opt.sites,
-	       opt.window, (double)bytes / (double)MiB / secs, opt.seed);
+	       opt.window, (double)bytes / (double)MiB / secs, opt.seed, start_kib, peak, after);
 	return 0;
 }

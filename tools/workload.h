@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rss.h"
+
 #ifndef WORKLOAD_THREADS
 #define WORKLOAD_THREADS 1
 #endif
@@ -60,25 +62,6 @@ static inline double parse_d(const char *s, char f, double lo, double hi)
 		fprintf(stderr, "%s: bad value for -%c: '%s'\n", PROG, f, s);
 		exit(2);
 	}
-	return v;
-}
-
-/* A "Key:  N kB" line of /proc/self/status (VmRSS, VmHWM), or -1. */
-static inline long status_kib(const char *key)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	size_t n = strlen(key);
-	long v = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, key, n) && line[n] == ':') {
-			v = strtol(line + n + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
 	return v;
 }
 

@@ -1285,7 +1285,7 @@ START_TEST(profile_default)
 	const char *diff;
 
 	if (CONFIG_HAKMEM_PURGE_DELAY_MS != 100 || CONFIG_HAKMEM_POLICY_EPOCH != 64 ||
-	    strcmp(CONFIG_HAKMEM_POLICY_DEFAULT, "fixed")) {
+	    strcmp(CONFIG_HAKMEM_POLICY_DEFAULT, "evo")) {
 		printf("profile_default: skipped: "
 		       "this build's Kconfig defaults are not the stock ones\n");
 		return;
@@ -1301,8 +1301,11 @@ START_TEST(profile_default)
 	hak_opts.max_dirty = 1;
 	hak_opts.huge_pages = 1;
 	hak_opts.break_even_ms = 1;
-	param("fixed.map_min")->size = 1;
-	param("fixed.cache_max")->size = 1;
+	param("evo.mutation")->f = 2;
+	param("evo.min_samples")->i = 1;
+	param("evo.window_ms")->i = 1;
+	param("evo.map_min")->size = 1;
+	param("evo.cache_limit")->size = 1;
 	load_shipped("default");
 	diff = first_difference(&hak_opts, &stock);
 	ck_assert_msg(!diff, "default.yaml: %s is not the stock setting", diff);

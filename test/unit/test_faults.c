@@ -121,6 +121,7 @@ START_TEST(each_single_fault_is_survived)
 	static size_t len[OPS];
 	int nulls = 0;
 
+	ck_assert_int_eq(hak_option_set("policy", "fixed", "test"), 0);
 	ck_assert_int_eq(hak_option_set("fixed.map_min", "1MiB", "test"), 0);
 	hak_policy_init();
 	for (unsigned n = 0; n < 24; n++) {

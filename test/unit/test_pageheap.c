@@ -170,19 +170,32 @@ START_TEST(free_neighbours_coalesce)
 }
 END_TEST
 
-START_TEST(best_fit_keeps_long_stretches_whole)
+START_TEST(committed_memory_is_taken_first)
 {
 	char *a = run(2), *x = run(1), *b = run(5), *y = run(1);
 	char *c;
 
 	give(a);	/* a stretch of 2 ... */
 	give(b);	/* ... and one of 5 (and the region's rest after y) */
+	/* Both committed: the shortest that holds it. */
 	c = run(2);
-	ck_assert_ptr_eq(c, a);	/* the shortest that holds it */
+	ck_assert_ptr_eq(c, a);
 	give(c);
 	c = run(4);
 	ck_assert_ptr_eq(c, b);
 	give(c);
+	/* a's stretch returned to the OS, b's still committed: b's, though longer. */
+	if (hak_backend->caps & HAK_BACKEND_CAN_RETURN) {
+		c = run(5);
+		ck_assert_ptr_eq(c, b);
+		params(0, SIZE_MAX, SIZE_MAX);
+		hak_ph_tick();
+		params(3600 * 1000, SIZE_MAX, SIZE_MAX);
+		give(c);
+		c = run(2);
+		ck_assert_ptr_eq(c, b);
+		give(c);
+	}
 	give(x);
 	give(y);
 }
@@ -370,7 +383,7 @@ static Suite *pageheap_suite(void)
 	tcase_add_test(tc, runs_are_whole_aligned_units);
 	tcase_add_test(tc, a_freed_run_is_split_for_smaller_ones);
 	tcase_add_test(tc, free_neighbours_coalesce);
-	tcase_add_test(tc, best_fit_keeps_long_stretches_whole);
+	tcase_add_test(tc, committed_memory_is_taken_first);
 	tcase_add_test(tc, runs_grow_and_shrink_in_place);
 	tcase_add_test(tc, runs_move_without_a_copy);
 	suite_add_tcase(s, tc);
