@@ -107,6 +107,11 @@ static int fault_move(void *from, size_t size, void *to)
 	return hak_backend_mmap.move(from, size, to);
 }
 
+static long fault_resident(const void *addr, size_t size)
+{
+	return hak_backend_mmap.resident(addr, size);
+}
+
 static size_t fault_page_size(void)
 {
 	return hak_backend_mmap.page_size();
@@ -125,4 +130,5 @@ const struct hak_backend_ops hak_backend_fault = {
 	.protect = fault_protect,
 	.huge = fault_huge,
 	.move = fault_move,
+	.resident = fault_resident,
 };

@@ -147,6 +147,29 @@ static int mmap_extend(void *addr, size_t old, size_t new)
 	return ret;
 }
 
+/* mincore(), a vector of pages at a time. */
+static long mmap_resident(const void *addr, size_t size)
+{
+	unsigned char vec[256];
+	size_t page = mmap_page_size(), n = (size + page - 1) / page, done = 0;
+	long pages = 0;
+	int saved = errno;
+
+	while (done < n) {
+		size_t k = n - done < sizeof(vec) ? n - done : sizeof(vec);
+
+		if (mincore((char *)(uintptr_t)addr + done * page, k * page, vec)) {
+			pages = -errno;
+			break;
+		}
+		for (size_t i = 0; i < k; i++)
+			pages += vec[i] & 1;
+		done += k;
+	}
+	errno = saved;
+	return pages < 0 ? pages : pages * (long)page;
+}
+
 const struct hak_backend_ops hak_backend_mmap = {
 	.name = "mmap",
 	.caps = HAK_BACKEND_LAZY_COMMIT | HAK_BACKEND_CAN_RETURN | HAK_BACKEND_ZEROED |
@@ -160,4 +183,5 @@ const struct hak_backend_ops hak_backend_mmap = {
 	.protect = mmap_protect,
 	.huge = mmap_huge,
 	.move = mmap_move,
+	.resident = mmap_resident,
 };

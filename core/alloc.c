@@ -29,9 +29,10 @@ void *hak_alloc_zeroed(size_t nmemb, size_t size, const void *site)
 	p = hak_alloc(total, site);
 	if (!p)
 		return NULL;
-	/* Fresh mappings are already zero: touching them would only cost RSS. */
-	if (total <= HAK_SMALL_MAX || !hak_large_fresh(p))
+	if (total <= HAK_SMALL_MAX)
 		memset(p, 0, total);
+	else
+		hak_large_zero(p, total);
 	return p;
 }
 
@@ -61,6 +62,7 @@ void *hak_resize(void *p, size_t size, const void *site)
 {
 	struct hak_large_hdr *lh;
 	struct hak_slab *s;
+	bool large;
 	size_t have;
 	void *q;
 
@@ -78,7 +80,8 @@ void *hak_resize(void *p, size_t size, const void *site)
 	}
 	/* A large block grows or shrinks in place when it can, or has its
 	 * pages moved to a new home: no copy either way. */
-	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE) {
+	large = hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE;
+	if (large) {
 		q = hak_large_resize(p, size + HAK_CANARY_SIZE) ? p :
 		    size > have ? hak_large_move(p, size + HAK_CANARY_SIZE, site) : NULL;
 		if (q) {
@@ -96,6 +99,9 @@ void *hak_resize(void *p, size_t size, const void *site)
 		q = hak_alloc(size, site);
 	if (!q)
 		return NULL;
+	/* The copy reads every page: what the program touched is lost in it. */
+	if (large)
+		hak_large_clear_probe(lh);
 	memcpy(q, p, size < have ? size : have);
 	hak_dealloc(p, site);
 	hak_stat_add(HAK_STAT_REALLOC_MOVED, 1);

@@ -49,8 +49,8 @@ bool hak_large_resize(void *p, size_t size);
  */
 void *hak_large_move(void *p, size_t size, const void *site);
 
-/* True when the block's memory is known to read as zero (fresh mapping). */
-bool hak_large_fresh(const void *p);
+/* Make the first @size bytes of the large block at @p read as zero. */
+void hak_large_zero(void *p, size_t size);
 
 size_t hak_usable(const void *p);
 

@@ -2,7 +2,8 @@
 /*
  * core/large_header.h - the one layout of the large-block header.
  *
- * Every block above the small limit is preceded by this 64-byte header.
+ * Every block above the small limit has this 64-byte header: right before
+ * the block, or for a page heap block in the page heap's own metadata.
  * Nothing outside this file reads or writes its fields directly.
  *
  *   block - 64                                              block
@@ -48,6 +49,7 @@
 #define HAK_LARGE_F_CACHED 0x8u	/* sitting in the BigCache: freeing it is a bug */
 #define HAK_LARGE_F_PAGES  0x10u	/* a run of the page heap */
 #define HAK_LARGE_F_ZERO   0x20u	/* its memory read as zero when it was handed out */
+#define HAK_LARGE_F_PROBE  0x40u	/* zeroed by giving its pages back: see how much was touched */
 
 struct hak_large_hdr {
 	uint64_t magic;
@@ -114,6 +116,17 @@ HAK_FASTPATH void hak_large_hdr_reuse(struct hak_large_hdr *h, const void *site,
 HAK_FASTPATH void hak_large_set_cached(struct hak_large_hdr *h)
 {
 	h->flags |= HAK_LARGE_F_CACHED;
+}
+
+HAK_FASTPATH void hak_large_set_probe(struct hak_large_hdr *h)
+{
+	h->flags |= HAK_LARGE_F_PROBE;
+}
+
+HAK_FASTPATH void hak_large_clear_probe(struct hak_large_hdr *h)
+{
+	if (h->flags & HAK_LARGE_F_PROBE)
+		h->flags &= ~HAK_LARGE_F_PROBE;
 }
 
 #endif /* HAK_LARGE_HEADER_H */

@@ -37,6 +37,7 @@ struct hak_ph_stats {
 	size_t committed;		/* bytes that may be resident */
 	size_t dirty;			/* of those, in free runs */
 	size_t in_use;			/* bytes of the runs handed out */
+	size_t slack;			/* of those, resident past their blocks' ends */
 	uint64_t oldest_dirty_ms;	/* when the oldest dirty unit was freed; 0: none */
 	uint64_t runs;			/* runs handed out */
 	uint64_t freed;			/* bytes given back */
@@ -44,7 +45,6 @@ struct hak_ph_stats {
 	uint64_t hit[HAK_PH_AGE_BUCKETS];	/* freed memory reused while committed */
 	uint64_t miss[HAK_PH_AGE_BUCKETS];	/* freed memory reused after decay */
 	uint64_t decayed;		/* bytes decay returned to the OS */
-	uint64_t slack;			/* bytes returned as the slack of a run */
 	uint64_t moved;			/* bytes moved to a new run without a copy */
 	uint64_t regions;		/* regions reserved (never released) */
 };
@@ -66,6 +66,16 @@ void *hak_ph_alloc(size_t size, struct hak_large_hdr **hdr, bool *zero);
 
 /* Give back the block at @p; false when @p is no block of the page heap. */
 bool hak_ph_free(void *p);
+
+/*
+ * Make the first @size bytes of the block at @p read as zero by giving
+ * its whole pages back to the OS, which faults in zero pages where they
+ * are touched again; the rest is written.  False when no page went back
+ * (the backend cannot return pages, or refused): all of it was written.
+ */
+bool hak_ph_zero(void *p, size_t size);
+/* True when the block at @p lies in a region of huge pages. */
+bool hak_ph_huge(const void *p);
 
 /*
  * Make the run of the block at @p fit @size bytes where it stands: a

@@ -77,6 +77,8 @@ static const char *const stat_names[HAK_STAT_NR] = {
 	[HAK_STAT_REALLOC_INPLACE] = "realloc.in_place",
 	[HAK_STAT_REALLOC_MOVED] = "realloc.moved",
 	[HAK_STAT_REALLOC_REMAPPED] = "realloc.remapped",
+	[HAK_STAT_ZERO_BACK] = "calloc.large.given_back",
+	[HAK_STAT_ZERO_WRITTEN] = "calloc.large.written",
 	[HAK_STAT_SLAB_NEW] = "slab.new",
 	[HAK_STAT_SLAB_REUSED] = "slab.reused",
 	[HAK_STAT_SLAB_ADOPTED] = "slab.adopted",
@@ -497,14 +499,15 @@ static void out_ph_summary(struct out *o)
 	struct hak_ph_stats p;
 
 	hak_ph_get_stats(&p);
-	out_printf(o, "  page heap: %llu regions, mapped %zu committed %zu dirty %zu in use %zu\n"
+	out_printf(o, "  page heap: %llu regions, mapped %zu committed %zu dirty %zu in use %zu "
+		      "slack %zu\n"
 		      "  page heap: runs %llu, freed %llu; handed out fresh %llu, reused committed "
-		      "%llu, reused after decay %llu; decayed %llu, slack %llu, moved %llu\n",
-		   (unsigned long long)p.regions, p.mapped, p.committed, p.dirty, p.in_use,
+		      "%llu, reused after decay %llu; decayed %llu, moved %llu\n",
+		   (unsigned long long)p.regions, p.mapped, p.committed, p.dirty, p.in_use, p.slack,
 		   (unsigned long long)p.runs, (unsigned long long)p.freed,
 		   (unsigned long long)p.fresh, (unsigned long long)ph_sum(p.hit),
 		   (unsigned long long)ph_sum(p.miss), (unsigned long long)p.decayed,
-		   (unsigned long long)p.slack, (unsigned long long)p.moved);
+		   (unsigned long long)p.moved);
 }
 
 static void out_ph_ages(struct out *o, const char *name, const uint64_t *a)
@@ -522,11 +525,11 @@ static void out_ph_json(struct out *o)
 	hak_ph_get_stats(&p);
 	out_printf(o, "  \"pageheap\": {\"regions\": %llu, \"mapped\": %zu, \"committed\": %zu, "
 		      "\"dirty\": %zu, \"in_use\": %zu, \"runs\": %llu, \"freed\": %llu, "
-		      "\"fresh\": %llu, \"decayed\": %llu, \"slack\": %llu, \"moved\": %llu,\n    ",
+		      "\"fresh\": %llu, \"decayed\": %llu, \"slack\": %zu, \"moved\": %llu,\n    ",
 		   (unsigned long long)p.regions, p.mapped, p.committed, p.dirty, p.in_use,
 		   (unsigned long long)p.runs, (unsigned long long)p.freed,
 		   (unsigned long long)p.fresh, (unsigned long long)p.decayed,
-		   (unsigned long long)p.slack, (unsigned long long)p.moved);
+		   p.slack, (unsigned long long)p.moved);
 	out_ph_ages(o, "reused_committed_by_age_log2_ms", p.hit);
 	out_printf(o, ",\n    ");
 	out_ph_ages(o, "reused_after_decay_by_age_log2_ms", p.miss);

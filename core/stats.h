@@ -55,6 +55,8 @@ enum hak_stat {
 	HAK_STAT_REALLOC_INPLACE,	/* realloc.in_place */
 	HAK_STAT_REALLOC_MOVED,		/* realloc.moved */
 	HAK_STAT_REALLOC_REMAPPED,	/* realloc.remapped */
+	HAK_STAT_ZERO_BACK,		/* calloc.large.given_back */
+	HAK_STAT_ZERO_WRITTEN,		/* calloc.large.written */
 	HAK_STAT_SLAB_NEW,		/* slab.new */
 	HAK_STAT_SLAB_REUSED,		/* slab.reused */
 	HAK_STAT_SLAB_ADOPTED,		/* slab.adopted */

@@ -89,6 +89,13 @@ struct hak_backend_ops {
 	 * errno with both ranges unchanged.  NULL: never possible.
 	 */
 	int (*move)(void *from, size_t size, void *to);
+	/**
+	 * @resident: how many bytes of [@addr, @addr + @size), inside a
+	 * range obtained from @reserve, are resident in memory now.  A
+	 * measure for heuristics, stale as soon as it is read.  Page-aligned
+	 * @addr.  Returns the count, or a negative errno.  NULL: not known.
+	 */
+	long (*resident)(const void *addr, size_t size);
 };
 
 #endif /* HAKMEM_BACKEND_H */

@@ -18,9 +18,9 @@
  *     of the same size from the same site, taken back without a lock
  *     (admit; decide: cache_max).
  * It learns from what the core reports: every large event (on_event), and
- * once an epoch what the page heap did, above all how old freed memory
- * was when it was taken again and whether decay had returned it by then
- * (struct hak_heap_info).  The small-block fast paths never consult a
+ * at every decide() what the page heap did meanwhile: how much memory was
+ * freed, how old freed memory was when it was taken again, and whether
+ * decay had returned it by then (struct hak_heap_info).  The small-block fast paths never consult a
  * policy, and the large path only reads the decisions it published.
  *
  * Context of every hook, unless its comment says otherwise:

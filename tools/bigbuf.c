@@ -11,14 +11,19 @@
  * allocator that reuses freed memory of any size serves it without a
  * system call or a page fault; one that maps each buffer afresh pays a
  * page fault for every 4 KiB of it.  With -c the buffers come from calloc
- * instead (an allocator may then skip clearing memory it knows is zero).
+ * instead and only a few words of each are written (an allocator may skip
+ * clearing memory it knows is zero, and need not make every page
+ * resident); -f with -c fills each one after all, every page written.
+ * A calloc buffer that does not read as zero where it is checked (its
+ * first, middle and last words, and one at random) makes the program
+ * exit 1.
  *
  * Before a buffer is freed, a word at its start, middle and end is
  * checked against a tag written when it was made: an allocator that
  * hands out overlapping memory makes the program exit 1.
  *
  * Runs -i steps (0: no count limit) or -s seconds, whichever ends first;
- * `bigbuf -i 2000 -s 1e5` is the shape as published.  Output, one line:
+ * `bigbuf -i 2000 -s 86400` is the shape as published.  Output, one line:
  *   bigbuf ops=N secs=S ops_per_s=X faults=F faults_per_op=Y peak_kib=P
  *   live=L min_mib=A max_mib=B
  * (faults: minor page faults of the whole run, filling included; peak:
@@ -50,7 +55,7 @@ static void *(*volatile clear)(void *, int, size_t) = memset;
 static unsigned live = 20;
 static double min_mib = 5, max_mib = 25;
 static uint64_t iterations = 0;
-static int use_calloc;
+static int use_calloc, fill_calloc;
 
 static void opt_fn(int ch, const char *arg)
 {
@@ -60,6 +65,7 @@ static void opt_fn(int ch, const char *arg)
 	case 'M': max_mib = parse_d(arg, 'M', 0.001, 1 << 20); break;
 	case 'i': iterations = (uint64_t)parse_d(arg, 'i', 0, 1e15); break;
 	case 'c': use_calloc = 1; break;
+	case 'f': fill_calloc = 1; break;
 	}
 }
 
@@ -70,6 +76,19 @@ static long minor_faults(void)
 	return getrusage(RUSAGE_SELF, &ru) ? 0 : ru.ru_minflt;
 }
 
+static void zero_check(const uint64_t *p, size_t words, uint64_t *rng)
+{
+	size_t at[4] = { 0, words / 2, words - 1, (size_t)(rnd(rng) % words) };
+
+	for (unsigned i = 0; i < 4; i++) {
+		if (p[at[i]]) {
+			fprintf(stderr, "%s: calloc buffer %p: word %zu is not zero\n", PROG,
+				(const void *)p, at[i]);
+			exit(1);
+		}
+	}
+}
+
 static void make(struct buf *b, uint64_t *rng, uint64_t tag)
 {
 	size_t lo = (size_t)(min_mib * (double)MiB), hi = (size_t)(max_mib * (double)MiB);
@@ -78,6 +97,10 @@ static void make(struct buf *b, uint64_t *rng, uint64_t tag)
 	bytes = bytes < 3 * sizeof(uint64_t) ? 3 * sizeof(uint64_t) : bytes;
 	if (use_calloc) {
 		b->p = calloc(bytes, 1);
+		if (b->p)
+			zero_check(b->p, bytes / sizeof(uint64_t), rng);
+		if (b->p && fill_calloc)
+			clear(b->p, 0x5a, bytes);
 	} else {
 		b->p = malloc(bytes);
 		if (b->p)
@@ -111,8 +134,13 @@ int main(int argc, char **argv)
 	double t0, secs;
 
 	seconds = 10;
-	parse_common(argc, argv, "n:m:M:i:c", opt_fn,
-		     "[-n live] [-m min_mib] [-M max_mib] [-i steps] [-c] [-s seconds] [-r seed]");
+	parse_common(argc, argv, "n:m:M:i:cf", opt_fn,
+		     "[-n live] [-m min_mib] [-M max_mib] [-i steps] [-c [-f]] [-s seconds] "
+		     "[-r seed]");
+	if (fill_calloc && !use_calloc) {
+		fprintf(stderr, "%s: -f fills calloc buffers: it needs -c\n", PROG);
+		return 2;
+	}
 	if (max_mib < min_mib) {
 		fprintf(stderr, "%s: -M %g is below -m %g\n", PROG, max_mib, min_mib);
 		return 2;

@@ -166,13 +166,14 @@ expect "sample: reallocs moved by mremap" has '^  reallocs by mremap +11 +2\.5% 
 expect "sample: page heap" has \
 	'^page heap: 3 regions, 92 runs handed out$' \
 	'^  mapped +256 MiB$' '^  committed +53\.5 MiB$' \
-	'^  dirty +53\.5 MiB  free, not yet decayed$' '^  in use +0 B$' '^  freed +774 MiB$'
+	'^  dirty +53\.5 MiB  free, not yet decayed$' '^  in use +0 B$' \
+	"^  slack +0 B  past live blocks' ends$" '^  freed +774 MiB$'
 expect "sample: page heap: fresh and reused bytes" has \
 	'^  handed out +774 MiB$' '^    fresh +150 MiB +19\.4%$' \
 	'^    reused, committed +70 MiB +9\.0%$' '^    reused after decay +554 MiB +71\.6%$' \
 	'^  reused while still committed: 11\.2%$'
-expect "sample: page heap: decayed, slack, moved" has \
-	'^  decayed +521\.2 MiB$' '^  slack returned +2 MiB$' '^  moved by mremap +98 MiB$'
+expect "sample: page heap: decayed, moved" has \
+	'^  decayed +521\.2 MiB$' '^  moved by mremap +98 MiB$'
 expect "sample: reuse by age, from the first bucket used to the last" eval \
 	'has "^page heap reuse by age: " "^ +age +committed +after decay$" &&
 	 [ "$(after "         age    committed                        after decay")" = \

@@ -24,6 +24,7 @@
 
 #include <hakmem.h>
 
+#include "alloc.h"
 #include "backend.h"
 #include "init.h"
 #include "large.h"
@@ -373,6 +374,95 @@ START_TEST(address_space_limit)
 }
 END_TEST
 
+/*
+ * Zeroing a block of freed memory by giving its pages back: whole pages go
+ * (they read as zero and are no longer resident), the partial last page is
+ * written, and nothing past the size asked for is touched.
+ */
+START_TEST(zeroing_gives_whole_pages_back)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), size = 2 * UNIT - 100;
+	char *p = run(2);
+
+	memset(p, 0x77, 2 * UNIT);
+	ck_assert_uint_eq(resident(p, 2 * UNIT), 2 * UNIT / page);
+	ck_assert(hak_ph_zero(p, size));
+	for (size_t i = 0; i < size; i++)
+		ck_assert_int_eq(p[i], 0);
+	for (size_t i = size; i < 2 * UNIT; i++)
+		ck_assert_int_eq(p[i], 0x77);
+	/* Reading the zeroed pages above mapped them again, but not as memory
+	 * of their own: give them back once more and look before reading. */
+	ck_assert(hak_ph_zero(p, size));
+	ck_assert_uint_eq(resident(p, HAK_ALIGN_DOWN(size, page)), 0);
+	give(p);
+}
+END_TEST
+
+static uint64_t stat(const char *name)
+{
+	uint64_t v = 0;
+
+	if (hak_stat_get(name, &v))
+		v = 0;
+	return v;
+}
+
+/* Bytes every @step of [p, p + size), and the last, read as zero. */
+static void zeros_at(const char *p, size_t size, size_t step)
+{
+	for (size_t i = 0; i < size; i += step)
+		ck_assert_int_eq(p[i], 0);
+	ck_assert_int_eq(p[size - 1], 0);
+}
+
+/*
+ * A call site that fills what calloc gives it gets zeros written after its
+ * first block given back came back touched; one that touches a few pages
+ * keeps having pages given back.  Blocks read as zero either way (the
+ * second site's are read on one page in 16: reading a page counts as
+ * touching it).
+ */
+START_TEST(zeroing_learns_what_a_site_touches)
+{
+	static const char filler, toucher;
+	size_t size = 3 * MiB;
+	uint64_t back0 = stat("calloc.large.given_back"), wrote0 = stat("calloc.large.written");
+	uint64_t back1, wrote1;
+
+	for (int i = 0; i < 8; i++) {
+		char *p = hak_alloc_zeroed(1, size, &filler);
+
+		ck_assert_ptr_nonnull(p);
+		zeros_at(p, size, 512);
+		memset(p, 0x31, size);
+		hak_free(p);
+	}
+	back1 = stat("calloc.large.given_back");
+	wrote1 = stat("calloc.large.written");
+	if (IS_ENABLED(CONFIG_HAKMEM_STATS)) {
+		/* The first block was fresh; the next was given back; then
+		 * writes (the first probe would be the 16th). */
+		ck_assert_uint_eq(back1 - back0, 1);
+		ck_assert_uint_eq(wrote1 - wrote0, 6);
+	}
+	for (int i = 0; i < 8; i++) {
+		char *p = hak_alloc_zeroed(1, size, &toucher);
+
+		ck_assert_ptr_nonnull(p);
+		zeros_at(p, size, 16 * 4096 + 8);
+		p[size / 2] = 1;
+		hak_free(p);
+	}
+	if (IS_ENABLED(CONFIG_HAKMEM_STATS)) {
+		/* The first may be fresh memory: the filler's last block may
+		 * still sit in this thread's BigCache. */
+		ck_assert_uint_eq(stat("calloc.large.written"), wrote1);
+		ck_assert_uint_ge(stat("calloc.large.given_back") - back1, 7);
+	}
+}
+END_TEST
+
 static Suite *pageheap_suite(void)
 {
 	Suite *s = suite_create("pageheap");
@@ -395,6 +485,17 @@ static Suite *pageheap_suite(void)
 	if (hak_backend->caps & HAK_BACKEND_CAN_RETURN) {
 		tcase_add_test(tc, decay_returns_memory_after_the_delay);
 		tcase_add_test(tc, over_the_budget_the_oldest_go_first);
+	}
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("zeroing");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 60);
+	if ((hak_backend->caps & HAK_BACKEND_CAN_RETURN) && hak_backend->resident) {
+		tcase_add_test(tc, zeroing_gives_whole_pages_back);
+		/* A build that guards every large block maps each one. */
+		if (!HAK_HARDEN_GUARD)
+			tcase_add_test(tc, zeroing_learns_what_a_site_touches);
 	}
 	suite_add_tcase(s, tc);
 
