@@ -6,19 +6,26 @@
  * Refill order for a class whose current slab ran dry (cheapest first):
  *   1. blocks other threads freed into the current slab (remote list)
  *   2. never-used blocks at the slab's bump pointer
- *   3. a partial slab of this heap; full slabs are swept for remote frees
- *      first when another thread raised the class's remote_hint
+ *   3. a partial slab of this heap
  *   4. an abandoned slab of this class, adopted from an exited thread
  *   5. an empty slab from this heap's cache, then one from the pool
  *
- * Full slabs.  A slab whose free list, remote list and bump area are all
- * empty is flagged HAK_SLAB_F_FULL in its owner word and parked on the
- * full list.  The flag makes every free into it take the slow path: a
- * local free moves it back to the partial list; a remote free pushes the
- * block and raises remote_hint.  The flag is set with a full barrier and
- * the remote list re-read afterwards, and a remote freer reads the owner
- * word before its push, so a push that misses the flag is seen by the
- * re-read.  A periodic sweep of the full list bounds any remaining delay.
+ * Full slabs are let go.  A slab whose free list, remote list and bump
+ * area are all empty is of no use to its heap until a block comes back,
+ * and that may be from any thread.  So its owner word becomes
+ * HAK_OWNER_DETACHED and it is on no list: the first thread to free one of
+ * its blocks takes it with a compare-and-swap of the owner word, and that
+ * free and the next ones it makes there are local.  A consumer that frees
+ * what a producer made so comes to own the producer's full slabs and
+ * frees into them without atomics, and the producer never collects blocks
+ * that another core's cache holds (with the slab kept by its maker, every
+ * block crossed between the two cores twice, and the time of a producer-
+ * consumer pair doubled).  Races: the owner stores DETACHED and then reads
+ * the remote list, a remote freer pushes and then reads the owner word,
+ * all sequentially consistent; so either the owner sees the block and
+ * keeps the slab, or the freer sees DETACHED and takes it.  A thread
+ * without a heap (exiting) cannot own a slab: it queues the slab as
+ * abandoned instead, where refills and exits find it.
  *
  * Thread exit (pthread key destructor): every slab with blocks still out
  * is marked HAK_OWNER_ABANDONED and queued per class; empty ones go back
@@ -84,7 +91,6 @@ static const unsigned heap_empty_max = CONFIG_HAKMEM_HEAP_EMPTY_SLABS;
 #define HEAP_RESET_BYTES offsetof(struct hak_heap, all_next)
 #endif
 #define HEAP_CHUNK ((size_t)64 << 10)
-#define SWEEP_PERIOD 64
 #define POOL_TICK_PERIOD 32
 
 /* ---- lists (owner-private, doubly linked through slab->next/prev) ---- */
@@ -130,31 +136,37 @@ static void slab_init(struct hak_heap *h, struct hak_slab *s, unsigned cls)
 	s->free = NULL;
 	s->used = 0;
 	s->next = s->prev = NULL;
-	atomic_store_explicit(&s->remote, NULL, memory_order_relaxed);
+	atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_release);
 }
 
-/* Move blocks other threads freed onto the local free list. */
+/*
+ * Move blocks other threads freed onto the local free list.  The list's
+ * length comes with its head (superslab.h); it is walked only to splice
+ * it before local free blocks, which a refill never has.
+ */
 static bool slab_collect(struct hak_slab *s)
 {
-	void *head;
-	uint32_t n = 1;
+	uintptr_t w;
 
 	if (!atomic_load_explicit(&s->remote, memory_order_relaxed))
 		return false;
-	head = atomic_exchange_explicit(&s->remote, NULL, memory_order_acquire);
-	if (!head)
+	w = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
+	if (!w)
 		return false;
 
-	void *tail = head, *next;
+	void *head = HAK_REMOTE_PTR(w);
+	uint32_t n = HAK_REMOTE_COUNT(w);
 
-	while ((next = hak_link_get(tail))) {
-		tail = next;
-		n++;
+	if (s->free) {
+		void *tail = head, *next;
+
+		while ((next = hak_link_get(tail)))
+			tail = next;
+		hak_link_set(tail, s->free);
 	}
-	hak_link_set(tail, s->free);
 	s->free = head;
-	HAK_BUG_ON(n > s->used);
+	HAK_BUG_ON(n == 0 || n > s->used);
 	s->used -= n;
 	hak_stat_add(HAK_STAT_REMOTE_COLLECTED, n);
 	return true;
@@ -254,39 +266,21 @@ static void slab_release(struct hak_heap *h, struct hak_slab *s)
 }
 
 /*
- * Park a dry slab on the full list.  Returns true when a racing remote
- * free arrived after all and the slab can stay current.
+ * Let a dry slab go (on no list; see the top of the file).  Returns true
+ * when a racing remote free arrived after all and the slab stays ours,
+ * with that block on its free list.
  */
-static bool heap_retire_full(struct hak_heap *h, struct hak_slab *s)
+static bool heap_detach_full(struct hak_heap *h, struct hak_slab *s)
 {
-	uintptr_t mine = (uintptr_t)h | h->flags;
+	uintptr_t empty = 0;
 
-	atomic_store_explicit(&s->owner, mine | HAK_SLAB_F_FULL, memory_order_seq_cst);
-	if (atomic_load_explicit(&s->remote, memory_order_seq_cst)) {
-		atomic_store_explicit(&s->owner, mine, memory_order_relaxed);
-		return slab_collect(s);
-	}
-	list_push(&h->full[s->cls], s);
-	return false;
-}
-
-/* Move full slabs that received remote frees back to the partial list. */
-static void heap_sweep_full(struct hak_heap *h, unsigned cls)
-{
-	struct hak_slab *s = h->full[cls], *next;
-	uintptr_t mine = (uintptr_t)h | h->flags;
-
-	atomic_store_explicit(&h->remote_hint[cls], 0, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	for (; s; s = next) {
-		next = s->next;
-		if (!atomic_load_explicit(&s->remote, memory_order_acquire))
-			continue;
-		list_del(&h->full[cls], s);
-		atomic_store_explicit(&s->owner, mine, memory_order_seq_cst);
-		slab_collect(s);
-		list_push(&h->partial[cls], s);
-	}
+	atomic_store_explicit(&s->owner, HAK_OWNER_DETACHED, memory_order_seq_cst);
+	if (atomic_compare_exchange_strong_explicit(&s->remote, &empty, HAK_REMOTE_DETACHED,
+						    memory_order_seq_cst, memory_order_relaxed))
+		return false;
+	/* A block came back first: nobody can have taken the slab. */
+	atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_relaxed);
+	return slab_collect(s);
 }
 
 /* Take @s off its class's abandoned queue (abandon_lock held). */
@@ -310,11 +304,8 @@ static struct hak_slab *heap_adopt(struct hak_heap *h, unsigned cls)
 		abandon_del(s);
 		atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_seq_cst);
 		hak_stat_add(HAK_STAT_SLAB_ADOPTED, 1);
-		if (slab_refresh(s))
+		if (slab_refresh(s) || heap_detach_full(h, s))
 			break;
-		if (!heap_retire_full(h, s))
-			continue;
-		break;
 	}
 	pthread_mutex_unlock(&abandon_lock);
 	return s;
@@ -376,20 +367,16 @@ static struct hak_slab *heap_refill(struct hak_heap *h, unsigned cls)
 			hak_stat_add_to(h, HAK_STAT_REFILL_BUMP, 1);
 			return s;
 		}
-		if (heap_retire_full(h, s)) {
+		if (heap_detach_full(h, s)) {
 			hak_stat_add_to(h, HAK_STAT_EARLY_RETIRE_RACE, 1);
 			return s;
 		}
 		h->cur[cls] = &hak_slab_empty;
 	}
 
-	if (atomic_load_explicit(&h->remote_hint[cls], memory_order_relaxed) ||
-	    ++h->sweep_tick[cls] % SWEEP_PERIOD == 0)
-		heap_sweep_full(h, cls);
-
 	while ((s = h->partial[cls])) {
 		list_del(&h->partial[cls], s);
-		if (slab_refresh(s) || heap_retire_full(h, s)) {
+		if (slab_refresh(s) || heap_detach_full(h, s)) {
 			hak_stat_add_to(h, HAK_STAT_REFILL_PARTIAL, 1);
 			goto found;
 		}
@@ -514,10 +501,6 @@ void hak_heap_detach(struct hak_heap *h)
 			next = s->next;
 			slab_abandon(s);
 		}
-		for (s = h->full[c]; s; s = next) {
-			next = s->next;
-			slab_abandon(s);
-		}
 	}
 	if (atomic_exchange_explicit(&reclaim_wanted, false, memory_order_relaxed) ||
 	    ++detach_count % 64 == 0)
@@ -628,30 +611,43 @@ void hak_slab_emptied(struct hak_slab *s)
 	slab_release(h, s);
 }
 
-static void free_remote(struct hak_slab *s, void *p, uintptr_t owner)
+static void free_remote(struct hak_heap *h, struct hak_slab *s, void *p, uintptr_t owner)
 {
 	/*
-	 * Read everything needed before the push: once the block is on the
-	 * list, the owner may empty the slab and its superslab may go away.
-	 * Heaps are never unmapped, so a stale owner costs a spurious hint.
+	 * Nothing of the slab is read after the push unless the push took
+	 * it: once the block is on the list, its owner may empty the slab
+	 * and its superslab may go away.
 	 */
-	_Atomic uint8_t *hint = NULL;
-	void *old = atomic_load_explicit(&s->remote, memory_order_relaxed);
+	uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed), keep;
+	bool take;
 
-	if (owner & HAK_SLAB_F_FULL)
-		hint = &((struct hak_heap *)(owner & ~HAK_SLAB_F_MASK))->remote_hint[s->cls];
 	if (owner == HAK_OWNER_ABANDONED &&
 	    !atomic_load_explicit(&reclaim_wanted, memory_order_relaxed))
 		atomic_store_explicit(&reclaim_wanted, true, memory_order_relaxed);
+	/* A thread that only frees gets a heap to take detached slabs into. */
+	if (owner == HAK_OWNER_DETACHED && h == &hak_heap_empty)
+		h = hak_heap_own();
+	keep = h == &hak_heap_empty ? HAK_REMOTE_DETACHED : 0;
 	((uintptr_t *)p)[1] = hak_free_key;
 	do {
-		hak_link_set(p, old);
-	} while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, p,
+		hak_link_set(p, HAK_REMOTE_PTR(old));
+		take = (old & ~keep) & HAK_REMOTE_DETACHED;
+	} while (!atomic_compare_exchange_weak_explicit(&s->remote, &old,
+							HAK_REMOTE_WORD(p, HAK_REMOTE_COUNT(old) + 1) |
+								(old & keep),
 							memory_order_seq_cst,
 							memory_order_relaxed));
-	if (hint)
-		atomic_store_explicit(hint, 1, memory_order_relaxed);
 	hak_stat_add(HAK_STAT_REMOTE_FREE, 1);
+	if (!take)
+		return;
+	/* This push cleared the mark: the slab is this thread's now. */
+	atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_seq_cst);
+	hak_stat_add_to(h, HAK_STAT_SLAB_ADOPTED, 1);
+	slab_collect(s);
+	if (s->used)
+		list_push(&h->partial[s->cls], s);
+	else
+		slab_release(h, s);
 }
 
 /*
@@ -743,18 +739,13 @@ void hak_free_slow(void *p)
 		hak_stat_add_to(h, HAK_STAT_FREE_SLOW, 1);
 		hak_stat_inuse_slow(h, -(int64_t)s->block_size);
 		hak_validate_free(s, p);
-		if (owner & HAK_SLAB_F_FULL) {
-			list_del(&h->full[s->cls], s);
-			atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_relaxed);
-			list_push(&h->partial[s->cls], s);
-		}
 		hak_slab_push_local(s, p);
 	} else if (owner == 0 || owner == HAK_OWNER_SPAN) {
 		hak_panic("free(): invalid pointer %p (not a live hakmem block)", p);
 	} else {
 		/* Before the push: after it the slab may be gone. */
 		hak_stat_inuse_slow(h, -(int64_t)s->block_size);
-		free_remote(s, p, owner);
+		free_remote(h, s, p, owner);
 	}
 	errno = saved;
 }

@@ -12,8 +12,7 @@
  * The heap keeps, per size class, a current slab (the fast path pops its
  * free list), a list of partial slabs and a list of full ones.  Only the
  * owning thread touches these; other threads only push onto a slab's
- * remote list and, for a full slab, raise the class's remote_hint so the
- * owner sweeps its full list on its next slow path.
+ * remote list.  A slab with every block out is on no list (heap.c).
  *
  * Fast paths (inline here): allocation is a class lookup and a pop; a free
  * of a block this thread owns is a push.  No locks, no atomics, no
@@ -66,18 +65,14 @@ struct hak_bc_slot {
 struct hak_heap {
 	struct hak_slab *cur[HAK_NCLASS_MAX];
 	struct hak_slab *partial[HAK_NCLASS_MAX];
-	struct hak_slab *full[HAK_NCLASS_MAX];
 	struct hak_slab *empty;		/* cached empty slabs */
 	unsigned nempty;
 	uintptr_t flags;		/* HAK_SLAB_F_DEBUG when validating */
 	unsigned refills;		/* slow-path count, paces pool ticks */
 	struct hak_heap *next_free;	/* heap pool */
-	uint8_t sweep_tick[HAK_NCLASS_MAX];
 	struct hak_pending pend[HAK_PENDING];
 	unsigned npend;
 	struct hak_bc_slot bc[HAK_BC_SLOTS];
-	/* Written by other threads: its own cache lines. */
-	_Alignas(64) _Atomic uint8_t remote_hint[HAK_NCLASS_MAX];
 #if IS_ENABLED(CONFIG_HAKMEM_STATS)
 	/* Event counts (stats.h); kept when the heap is reused. */
 	_Alignas(64) _Atomic uint64_t stat[HAK_STAT_NR];
@@ -199,7 +194,8 @@ HAK_FASTPATH void hak_free_block(void *p)
 	 * keeps one pointer for the compare and the push. */
 	struct hak_slab *s = (struct hak_slab *)((uintptr_t)p - off +
 						 offsetof(struct hak_superslab, slabs) +
-						 ((off >> (HAK_SLAB_SHIFT - 6)) & ~(uintptr_t)63));
+						 ((off >> (HAK_SLAB_SHIFT - HAK_SLAB_META_SHIFT)) &
+						  ~(uintptr_t)(sizeof(struct hak_slab) - 1)));
 
 	if (hak_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
 		       (uintptr_t)hak_heap_tls)) {

@@ -113,6 +113,11 @@ static struct hak_superslab *ss_new(struct pool *pl)
 
 	if (!ss)
 		return NULL;
+	/* Remote lists keep a count above this bit (superslab.h). */
+	if (((uintptr_t)ss + HAK_SS_SIZE - 1) >> HAK_REMOTE_SHIFT) {
+		hak_backend->release(ss, HAK_SS_SIZE);
+		return NULL;
+	}
 	/* Fresh mappings are zero; only non-zero fields are written. */
 	ss->magic = HAK_SS_MAGIC;
 	ss->shard = (uint32_t)(pl - pools);
@@ -408,7 +413,7 @@ static void slabs_clear(struct hak_superslab *ss, unsigned i, unsigned n)
 		t->free = NULL;
 		t->used = 0;
 		t->span = 0;
-		atomic_store_explicit(&t->remote, NULL, memory_order_relaxed);
+		atomic_store_explicit(&t->remote, 0, memory_order_relaxed);
 	}
 }
 

@@ -19,6 +19,8 @@
  * unusual states, so the free fast path tells "mine and ordinary" with a
  * single compare.  Other values: 0 (slab is free in its superslab),
  * HAK_OWNER_ABANDONED (its thread exited; waiting for adoption),
+ * HAK_OWNER_DETACHED (every block is out; the first thread that frees one
+ * takes the slab),
  * HAK_OWNER_SPAN (part of a large block carved from the superslab) and
  * HAK_OWNER_TAIL (see runs below).
  *
@@ -49,12 +51,12 @@
 
 #define HAK_SS_MAGIC 0x534c53534b4148ULL /* "HAKSSLS" */
 
-#define HAK_SLAB_F_FULL    0x1UL /* on the owner's full list */
 #define HAK_SLAB_F_DEBUG   0x2UL /* every free takes the checked slow path */
 #define HAK_SLAB_F_MASK    0x3fUL
 #define HAK_OWNER_ABANDONED 0x40UL
 #define HAK_OWNER_SPAN      0x80UL
 #define HAK_OWNER_TAIL      0xc0UL
+#define HAK_OWNER_DETACHED  0x100UL
 
 struct hak_heap;
 
@@ -70,11 +72,30 @@ struct hak_slab {
 		char *bump;		/* in use: first never-used block */
 		uint64_t freed_ms;	/* free in the pool: when it came back */
 	};
-	_Atomic(void *) remote;		/* blocks freed by other threads */
+	_Atomic uintptr_t remote;	/* blocks freed by other threads: see below */
 	struct hak_slab *next, *prev;	/* owner's list, or the abandoned list */
 };
 
-_Static_assert(sizeof(struct hak_slab) == 64, "slab metadata is one cache line");
+#define HAK_SLAB_META_SHIFT 6
+_Static_assert(sizeof(struct hak_slab) == 1 << HAK_SLAB_META_SHIFT,
+	       "slab metadata is one cache line");
+
+/*
+ * The remote list's head word: the last block pushed in its low
+ * HAK_REMOTE_SHIFT bits, how many blocks the list holds in the 15 bits
+ * above, and HAK_REMOTE_DETACHED on top while the slab has no owner (heap.c).
+ * The owner takes the whole list with one exchange and knows its length
+ * without walking it: a walk is a chain of cache misses, one per block,
+ * on lines another core just wrote.  Blocks in a list link to plain
+ * addresses.  Superslabs lie below 2^HAK_REMOTE_SHIFT (superslab.c
+ * refuses a reservation above).
+ */
+#define HAK_REMOTE_SHIFT 48
+#define HAK_REMOTE_DETACHED ((uintptr_t)1 << 63)
+#define HAK_REMOTE_PTR(w) ((void *)((w) & (((uintptr_t)1 << HAK_REMOTE_SHIFT) - 1)))
+#define HAK_REMOTE_COUNT(w) ((uint32_t)((w) >> HAK_REMOTE_SHIFT) & 0x7fff)
+#define HAK_REMOTE_WORD(p, n) ((uintptr_t)(p) | (uintptr_t)(n) << HAK_REMOTE_SHIFT)
+_Static_assert(HAK_SLAB_SIZE / 16 <= 0x7fff, "a slab's block count fits the remote word");
 
 struct hak_superslab {
 	uint64_t magic;

@@ -157,10 +157,13 @@ START_TEST(slab_fills_and_counts)
 	void *other = hak_malloc(size);
 
 	ck_assert_ptr_ne(slab_of_block(other), s);
-	ck_assert(atomic_load(&s->owner) & HAK_SLAB_F_FULL);
-	/* A local free into a full slab moves it back to partial. */
+	/* The full slab was let go: no owner, marked in its remote word. */
+	ck_assert_uint_eq(atomic_load(&s->owner), HAK_OWNER_DETACHED);
+	ck_assert_uint_eq(atomic_load(&s->remote), HAK_REMOTE_DETACHED);
+	/* A free into it takes it back: this thread's again, a partial slab. */
 	hak_free(blocks[0]);
-	ck_assert(!(atomic_load(&s->owner) & HAK_SLAB_F_FULL));
+	ck_assert_uint_eq(atomic_load(&s->owner) & ~HAK_SLAB_F_MASK, (uintptr_t)hak_heap_tls);
+	ck_assert_uint_eq(atomic_load(&s->remote), 0);
 	ck_assert_uint_eq(s->used, cap - 1);
 	/* Freed blocks are reused LIFO. */
 	hak_free(blocks[1]);
@@ -331,8 +334,13 @@ START_TEST(remote_frees_are_collected_by_owner)
 	used_before = s->used;
 	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &job), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	/* The other thread only pushed: the owner's count is unchanged. */
-	ck_assert_ptr_nonnull(atomic_load(&s->remote));
+	/* The other thread only pushed: the owner's count is unchanged, and
+	 * the list's head word counts the blocks of this slab it holds. */
+	uint32_t in_slab = 0;
+
+	for (int i = 0; i < N; i++)
+		in_slab += slab_of_block(blocks[i]) == s;
+	ck_assert_uint_eq(HAK_REMOTE_COUNT(atomic_load(&s->remote)), in_slab);
 	ck_assert_uint_eq(s->used, used_before);
 	/* Draining the current free list makes the owner collect them. */
 	int found = 0;
@@ -344,6 +352,74 @@ START_TEST(remote_frees_are_collected_by_owner)
 			found |= p == blocks[j];
 	}
 	ck_assert_msg(found, "remotely freed blocks were never reused by the owner");
+}
+END_TEST
+
+/*
+ * A full slab belongs to nobody: the first thread that frees into it owns
+ * it, frees the rest locally, and a thread that never allocated gets a
+ * heap to take it into.
+ */
+struct claim_job {
+	void **blocks;
+	uint32_t n;
+	struct hak_slab *s;
+	uintptr_t owner_after_first;	/* the slab's owner word after the first free */
+	uintptr_t my_heap;
+	int counted;			/* 0: the statistics are built in */
+	uint64_t remote_before, remote_after;
+};
+
+static void *free_and_claim(void *arg)
+{
+	struct claim_job *job = arg;
+
+	/* This thread has not allocated: it has no heap yet. */
+	job->counted = hak_stat_get("free.remote", &job->remote_before);
+	hak_free(job->blocks[0]);
+	job->owner_after_first = atomic_load(&job->s->owner) & ~HAK_SLAB_F_MASK;
+	job->my_heap = (uintptr_t)hak_heap_tls;
+	for (uint32_t i = 1; i < job->n; i++)
+		hak_free(job->blocks[i]);
+	hak_stat_get("free.remote", &job->remote_after);
+	return NULL;
+}
+
+START_TEST(full_slab_goes_to_the_thread_that_frees_into_it)
+{
+	size_t size = 512;
+	void *first = hak_malloc(size);
+	struct hak_slab *s = slab_of_block(first);
+	uint32_t cap = s->capacity, n = 0;
+	void **blocks = calloc(cap, sizeof(void *));
+	pthread_t t;
+
+	ck_assert_ptr_nonnull(blocks);
+	/* Fill the slab, then make it let go (the next malloc leaves it). */
+	blocks[n++] = first;
+	while (n < cap) {
+		void *p = hak_malloc(size);
+
+		ck_assert_ptr_eq(slab_of_block(p), s);
+		blocks[n++] = p;
+	}
+	void *other = hak_malloc(size);
+
+	ck_assert_ptr_ne(slab_of_block(other), s);
+	ck_assert_uint_eq(atomic_load(&s->owner), HAK_OWNER_DETACHED);
+
+	struct claim_job job = { blocks, cap, s, 0, 0, 0, 0, 0 };
+
+	ck_assert_int_eq(pthread_create(&t, NULL, free_and_claim, &job), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	/* The freeing thread got a heap, and the slab with it. */
+	ck_assert_uint_ne(job.my_heap, (uintptr_t)&hak_heap_empty);
+	ck_assert_uint_eq(job.owner_after_first, job.my_heap);
+	/* Only the first free was a remote push; the rest were local. */
+	if (job.counted == 0)
+		ck_assert_uint_eq(job.remote_after - job.remote_before, 1);
+	hak_free(other);
+	free(blocks);
 }
 END_TEST
 
@@ -394,7 +470,7 @@ START_TEST(medium_blocks_in_runs)
 
 	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &job), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert_ptr_nonnull(atomic_load(&head->remote));
+	ck_assert_uint_eq(HAK_REMOTE_COUNT(atomic_load(&head->remote)), cap - cap / 2);
 	ck_assert_uint_eq(head->used, cap);
 	/* The rest locally, tails included: the count falls with each. */
 	for (uint32_t i = 0; i < cap / 2; i++) {
@@ -787,6 +863,7 @@ static Suite *core_suite(void)
 	tc = tcase_create("threads");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, remote_frees_are_collected_by_owner);
+	tcase_add_test(tc, full_slab_goes_to_the_thread_that_frees_into_it);
 	tcase_add_test(tc, medium_blocks_in_runs);
 	tcase_add_test(tc, exited_thread_slabs_are_abandoned_then_adopted);
 	tcase_add_test(tc, heaps_are_recycled);
