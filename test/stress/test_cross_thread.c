@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,6 +386,7 @@ static int q_pop(struct blk *b)
 struct parg {
 	int id;
 	long items;
+	bool small_only;	/* 8 to 512 bytes, nothing medium or large */
 };
 
 static void *producer(void *arg)
@@ -398,7 +400,9 @@ static void *producer(void *arg)
 		size_t size;
 
 		/* Small blocks dominate; every 64th is medium, every 4096th large. */
-		if (r % 4096 == 0)
+		if (a->small_only)
+			size = 8 + (r >> 20) % 504;
+		else if (r % 4096 == 0)
 			size = 256 * KiB + (r >> 20) % (768 * KiB);
 		else if (r % 64 == 0)
 			size = 4 * KiB + (r >> 20) % (60 * KiB);
@@ -427,20 +431,25 @@ static void *consumer(void *arg)
 	return NULL;
 }
 
-START_TEST(producer_consumer)
+/*
+ * Rounds of @P producers and @C consumers.  The consumers only free: the
+ * slabs they take over when the producers let them go full must come back
+ * to the producers once empty, or every round maps more.
+ */
+static void producer_consumer_rounds(int P, int C, long items, bool small_only)
 {
-	enum { P = 2, C = 2 };
-	pthread_t pt[P], ct[C];
-	struct parg pa[P];
-	long items = scaled(150000);
+	pthread_t pt[4], ct[4];
+	struct parg pa[4];
+	uint64_t mapped_warm = 0, mapped;
 
-	for (int round = 0; round < 3; round++) {
+	for (int round = 0; round < 4; round++) {
 		reset_failures();
 		q_init(P);
 		for (int i = 0; i < C; i++)
 			ck_assert_int_eq(pthread_create(&ct[i], NULL, consumer, NULL), 0);
 		for (int i = 0; i < P; i++) {
-			pa[i] = (struct parg){ .id = round * 10 + i, .items = items };
+			pa[i] = (struct parg){ .id = round * 10 + i, .items = items,
+					       .small_only = small_only };
 			ck_assert_int_eq(pthread_create(&pt[i], NULL, producer, &pa[i]), 0);
 		}
 		for (int i = 0; i < P; i++)
@@ -449,7 +458,26 @@ START_TEST(producer_consumer)
 			ck_assert_int_eq(pthread_join(ct[i], NULL), 0);
 		ASSERT_NO_FAILURES();
 		ck_assert_int_eq(q.consumed, (long)P * items);
+		if (hak_stat_get("bytes.mapped", &mapped) != 0)
+			continue;	/* no statistics in this build */
+		if (round == 0)
+			mapped_warm = mapped;
+		ck_assert_msg(mapped <= mapped_warm + 32 * 1024 * KiB,
+			      "round %d: %llu KiB mapped, %llu after the first", round,
+			      (unsigned long long)(mapped >> 10),
+			      (unsigned long long)(mapped_warm >> 10));
 	}
+}
+
+START_TEST(producer_consumer)
+{
+	producer_consumer_rounds(2, 2, scaled(150000), false);
+}
+END_TEST
+
+START_TEST(producer_consumer_small)
+{
+	producer_consumer_rounds(1, 1, scaled(500000), true);
 }
 END_TEST
 
@@ -518,6 +546,7 @@ static Suite *cross_thread_suite(void)
 	tc = tcase_create("remote");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, producer_consumer);
+	tcase_add_test(tc, producer_consumer_small);
 	tcase_add_test(tc, orphaned_blocks);
 	suite_add_tcase(s, tc);
 	return s;
