@@ -53,6 +53,7 @@ static const char *const stat_names[HAK_STAT_NR] = {
 	[HAK_STAT_ALLOC_FAST] = "alloc.small.fast",
 	[HAK_STAT_REFILL] = "alloc.small.refill",
 	[HAK_STAT_REFILL_REMOTE] = "refill.remote_collected",
+	[HAK_STAT_REFILL_ROTATED] = "refill.rotated",
 	[HAK_STAT_REFILL_BUMP] = "refill.bump",
 	[HAK_STAT_REFILL_PARTIAL] = "refill.partial",
 	[HAK_STAT_REFILL_ADOPTED] = "refill.adopted",

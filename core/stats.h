@@ -36,6 +36,7 @@ enum hak_stat {
 	HAK_STAT_REFILL_ADOPTED,	/* refill.adopted */
 	HAK_STAT_REFILL_EMPTY,		/* refill.empty_cache */
 	HAK_STAT_REFILL_POOL,		/* refill.pool */
+	HAK_STAT_REFILL_ROTATED,	/* refill.rotated */
 	HAK_STAT_LARGE_ALLOC,		/* alloc.large */
 	HAK_STAT_LARGE_SPAN,		/* alloc.large.span */
 	HAK_STAT_LARGE_MAPPED,		/* alloc.large.mapped */

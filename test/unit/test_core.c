@@ -424,6 +424,68 @@ START_TEST(full_slab_goes_to_the_thread_that_frees_into_it)
 END_TEST
 
 /*
+ * A dry current slab with a short remote list (another thread freeing
+ * into it right now) waits on the partial list while the thread allocates
+ * from another slab; a long list is collected at once.
+ */
+static struct hak_slab *fill_current_slab(size_t size, void **blocks, uint32_t *n)
+{
+	void *first = hak_malloc(size);
+	struct hak_slab *s = slab_of_block(first);
+
+	*n = 0;
+	blocks[(*n)++] = first;
+	/* A slab that already gave out blocks: take what it has left. */
+	while (s->free || s->bump + s->block_size <= hak_slab_end(s))
+		blocks[(*n)++] = hak_malloc(size);
+	for (uint32_t i = 0; i < *n; i++)
+		ck_assert_ptr_eq(slab_of_block(blocks[i]), s);
+	ck_assert_ptr_eq(s->free, NULL);
+	return s;
+}
+
+START_TEST(short_remote_lists_wait_long_ones_are_taken)
+{
+	size_t size = 496;
+	void **blocks = calloc(4096, sizeof(void *));
+	uint32_t n;
+	pthread_t t;
+
+	ck_assert_ptr_nonnull(blocks);
+	/* One block freed by another thread: left to wait. */
+	struct hak_slab *s = fill_current_slab(size, blocks, &n);
+	struct remote_job one = { blocks, 1 };
+
+	ck_assert_uint_gt(s->capacity / 16, 1);
+	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &one), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	void *p = hak_malloc(size);
+
+	ck_assert_ptr_ne(slab_of_block(p), s);
+	ck_assert_uint_eq(HAK_REMOTE_COUNT(atomic_load(&s->remote)), 1);
+	ck_assert_uint_eq(atomic_load(&s->owner) & ~HAK_SLAB_F_MASK, (uintptr_t)hak_heap_tls);
+	for (uint32_t i = 1; i < n; i++)
+		hak_free(blocks[i]);
+	hak_free(p);
+
+	/* More than a sixteenth of the slab: collected by the next malloc. */
+	s = fill_current_slab(size, blocks, &n);
+	struct remote_job many = { blocks, (int)(s->capacity / 16 + 1) };
+
+	ck_assert_uint_ge(n, (uint32_t)many.n);
+	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &many), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	p = hak_malloc(size);
+	ck_assert_ptr_eq(slab_of_block(p), s);
+	ck_assert_uint_eq(atomic_load(&s->remote), 0);
+	hak_free(p);
+	for (uint32_t i = (uint32_t)many.n; i < n; i++)
+		hak_free(blocks[i]);
+	free(blocks);
+}
+END_TEST
+
+/*
  * Medium blocks live in runs of slabs: a block that starts in a tail unit
  * is freed into the run's head, locally or from another thread.
  */
@@ -864,6 +926,7 @@ static Suite *core_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, remote_frees_are_collected_by_owner);
 	tcase_add_test(tc, full_slab_goes_to_the_thread_that_frees_into_it);
+	tcase_add_test(tc, short_remote_lists_wait_long_ones_are_taken);
 	tcase_add_test(tc, medium_blocks_in_runs);
 	tcase_add_test(tc, exited_thread_slabs_are_abandoned_then_adopted);
 	tcase_add_test(tc, heaps_are_recycled);
