@@ -274,9 +274,11 @@ static bool heap_detach_full(struct hak_heap *h, struct hak_slab *s)
 {
 	uintptr_t empty = 0;
 
-	atomic_store_explicit(&s->owner, HAK_OWNER_DETACHED, memory_order_seq_cst);
+	/* The owner word first: a taker's store must come after it, and
+	 * the exchange below orders the two (it releases, a taker acquires). */
+	atomic_store_explicit(&s->owner, HAK_OWNER_DETACHED, memory_order_relaxed);
 	if (atomic_compare_exchange_strong_explicit(&s->remote, &empty, HAK_REMOTE_DETACHED,
-						    memory_order_seq_cst, memory_order_relaxed))
+						    memory_order_acq_rel, memory_order_relaxed))
 		return false;
 	/* A block came back first: nobody can have taken the slab. */
 	atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_relaxed);
@@ -654,6 +656,25 @@ void hak_slab_emptied(struct hak_slab *s)
 	slab_release(h, s);
 }
 
+/*
+ * Take a let-go slab whose remote list is empty, without pushing: the
+ * free then goes on as a local one.  The common case by far (a thread
+ * frees into the slab it filled a moment ago, or a consumer into a slab
+ * its producer let go): one compare-and-swap.
+ */
+static bool heap_take_detached(struct hak_heap *h, struct hak_slab *s)
+{
+	uintptr_t mark = HAK_REMOTE_DETACHED;
+
+	if (!atomic_compare_exchange_strong_explicit(&s->remote, &mark, 0, memory_order_acq_rel,
+						     memory_order_relaxed))
+		return false;
+	atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_release);
+	hak_stat_add_to(h, HAK_STAT_SLAB_ADOPTED, 1);
+	list_push(&h->partial[s->cls], s);
+	return true;
+}
+
 static void free_remote(struct hak_heap *h, struct hak_slab *s, void *p, uintptr_t owner)
 {
 	/*
@@ -777,6 +798,8 @@ void hak_free_slow(void *p)
 	struct hak_heap *h = hak_heap_tls;
 
 	if (owner == HAK_OWNER_ABANDONED && h != &hak_heap_empty && heap_adopt_on_free(h, s))
+		owner = (uintptr_t)h | h->flags;
+	if (owner == HAK_OWNER_DETACHED && h != &hak_heap_empty && heap_take_detached(h, s))
 		owner = (uintptr_t)h | h->flags;
 	if ((owner & ~HAK_SLAB_F_MASK) == (uintptr_t)h) {
 		hak_stat_add_to(h, HAK_STAT_FREE_SLOW, 1);
