@@ -225,7 +225,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		t[2 * i].p = &p[i];
-		t[2 * i].seed = (seed + 1) * 0x9e3779b97f4a7c15ull + (uint64_t)i * 7919 + 1;
+		t[2 * i].seed = worker_seed(i);
 		t[2 * i + 1].p = &p[i];
 		t[2 * i + 1].producer = 1;
 	}

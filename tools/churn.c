@@ -127,13 +127,12 @@ int main(int argc, char **argv)
 {
 	parse_common(argc, argv, "n:", opt_fn,
 		     "[-t threads] [-s seconds] [-r seed] [-n blocks]");
-	struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
+	struct worker *w = workers_new(sizeof *w);
 	pthread_t *tid = calloc((size_t)threads, sizeof *tid);
-	if (!w || !tid)
+	if (!tid)
 		oom();
-	memset(w, 0, sizeof *w * (size_t)threads);
 	for (int i = 0; i < threads; i++)
-		w[i].seed = (seed + 1) * 0x9e3779b97f4a7c15ull + (uint64_t)i * 7919 + 1;
+		w[i].seed = worker_seed(i);
 	uint64_t total = 0, ops = 0;
 	double t0 = now(), end = t0 + seconds;
 	do {

@@ -109,12 +109,11 @@ int main(int argc, char **argv)
 {
 	parse_common(argc, argv, "w:", opt_fn,
 		     "[-t threads] [-s seconds] [-r seed] [-w writes]");
-	struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
+	struct worker *w = workers_new(sizeof *w);
 	objs = calloc((size_t)threads, sizeof *objs);
 	sizes = calloc((size_t)threads, sizeof *sizes);
-	if (!w || !objs || !sizes)
+	if (!objs || !sizes)
 		oom();
-	memset(w, 0, sizeof *w * (size_t)threads);
 	for (int i = 0; i < threads; i++)
 		w[i].id = i;
 	pthread_barrier_init(&bar, NULL, (unsigned)threads);

@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 	memset(p, 0, sizeof *p * pairs);
 	double t0 = now();
 	for (int i = 0; i < pairs; i++) {
-		p[i].seed = (seed + 1) * 0x9e3779b97f4a7c15ull + (uint64_t)i * 7919 + 1;
+		p[i].seed = worker_seed(i);
 		if (pthread_create(&tid[2 * i], NULL, consumer, &p[i]) ||
 		    pthread_create(&tid[2 * i + 1], NULL, producer, &p[i])) {
 			fprintf(stderr, "prodcons: pthread_create failed\n");

@@ -129,12 +129,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	long start = status_kib("VmRSS");
-	struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
-	if (!w)
-		oom();
-	memset(w, 0, sizeof *w * (size_t)threads);
+	struct worker *w = workers_new(sizeof *w);
 	for (int i = 0; i < threads; i++)
-		w[i].seed = (seed + 1) * 0x9e3779b97f4a7c15ull + (uint64_t)i * 7919 + 1;
+		w[i].seed = worker_seed(i);
 	double secs = run_threads(threads, work, (char *)w, sizeof *w);
 	uint64_t ops = 0;
 	int bad = 0;

@@ -228,18 +228,17 @@ int main(int argc, char **argv)
 	seconds = 600;
 	parse_common(argc, argv, "m:", opt_fn, "[-t threads] [-s seconds] [-r seed] [-m burst-MiB]");
 
-	struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
+	struct worker *w = workers_new(sizeof *w);
 	pthread_t *tid = calloc((size_t)threads, sizeof *tid);
 	double start = rss_mib(), peak = start, t0 = now();
 	long maps0 = maps_count(), maps_peak = maps0;
 	uint64_t ops = 0;
 	int bad = 0;
 
-	if (!w || !tid)
+	if (!tid)
 		oom();
-	memset(w, 0, sizeof *w * (size_t)threads);
 	for (int i = 0; i < threads; i++) {
-		w[i].seed = (seed + 1) * 0x9e3779b97f4a7c15ull + (uint64_t)i * 7919 + 1;
+		w[i].seed = worker_seed(i);
 		if (pthread_create(&tid[i], NULL, work, &w[i])) {
 			fprintf(stderr, "soak: pthread_create failed\n");
 			return 1;

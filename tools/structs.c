@@ -156,27 +156,7 @@ static void xfree(struct ctx *c, void *p)
 
 static unsigned char scratch_tag(size_t len) { return (unsigned char)(len * 31 + 7); }
 
-/* After each node: free the temporary made after the node before, and
- * with a chance of 1 in 4 make a new one. */
-static void tick(struct ctx *c)
-{
-	if (c->scratch) {
-		unsigned char t = scratch_tag(c->scratch_len);
-		if (c->scratch[0] != t || c->scratch[c->scratch_len - 1] != t)
-			changed();
-		xfree(c, c->scratch);
-		c->scratch = NULL;
-	}
-	uint64_t r = rnd(&c->s);
-	if ((r & 3) == 0) {
-		size_t len = 32 + (size_t)((r >> 8) % 481);
-		c->scratch = xmalloc(c, len);
-		c->scratch_len = len;
-		memset(c->scratch, scratch_tag(len), len);
-	}
-}
-
-/* At the end of a build: free the pending temporary. */
+/* Free the pending temporary: after each node, and at the end of a build. */
 static void flush(struct ctx *c)
 {
 	if (c->scratch) {
@@ -185,6 +165,20 @@ static void flush(struct ctx *c)
 			changed();
 		xfree(c, c->scratch);
 		c->scratch = NULL;
+	}
+}
+
+/* After each node: free the temporary made after the node before, and
+ * with a chance of 1 in 4 make a new one. */
+static void tick(struct ctx *c)
+{
+	flush(c);
+	uint64_t r = rnd(&c->s);
+	if ((r & 3) == 0) {
+		size_t len = 32 + (size_t)((r >> 8) % 481);
+		c->scratch = xmalloc(c, len);
+		c->scratch_len = len;
+		memset(c->scratch, scratch_tag(len), len);
 	}
 }
 
@@ -550,12 +544,9 @@ int main(int argc, char **argv)
 {
 	parse_common(argc, argv, "n:", opt_fn,
 		     "[-t threads] [-s seconds] [-r seed] [-n structures]");
-	struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
-	if (!w)
-		oom();
-	memset(w, 0, sizeof *w * (size_t)threads);
+	struct worker *w = workers_new(sizeof *w);
 	for (int i = 0; i < threads; i++)
-		w[i].seed = (seed + 1) * 0x9e3779b97f4a7c15ull + (uint64_t)i * 7919 + 1;
+		w[i].seed = worker_seed(i);
 	double secs = run_threads(threads, work, (char *)w, sizeof *w);
 	uint64_t ops = 0, rounds = 0;
 	for (int i = 0; i < threads; i++) {

@@ -213,11 +213,10 @@ int main(int argc, char **argv)
 		     "[-i ops per thread] [-l own blocks per thread] [-S]");
 	nslots = (size_t)threads * (size_t)per_thread;
 	slots = calloc(nslots, sizeof *slots);
-	struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
+	struct worker *w = workers_new(sizeof *w);
 	pthread_t *tid = calloc((size_t)threads, sizeof *tid);
-	if (!slots || !w || !tid)
+	if (!slots || !tid)
 		oom();
-	memset(w, 0, sizeof *w * (size_t)threads);
 	for (size_t k = 0; k < nslots; k++)
 		atomic_init(&slots[k], NULL);
 

@@ -65,6 +65,24 @@ static inline double parse_d(const char *s, char f, double lo, double hi)
 	return v;
 }
 
+/* worker_seed: the RNG seed of worker @i, derived from -r; never 0. */
+static inline uint64_t worker_seed(int i)
+{
+	return (seed + 1) * 0x9e3779b97f4a7c15ull + (uint64_t)i * 7919 + 1;
+}
+
+/* workers_new: one zeroed record of @size bytes (a multiple of 64) per
+ * thread, each on cache lines of its own; exits when out of memory. */
+static inline void *workers_new(size_t size)
+{
+	void *w = aligned_alloc(64, size * (size_t)threads);
+
+	if (!w)
+		oom();
+	memset(w, 0, size * (size_t)threads);
+	return w;
+}
+
 /* parse_common: -t, -s, -r and the extra options in @extra (handled by
  * @fn); exits on errors and for -h. */
 static inline void parse_common(int argc, char **argv, const char *extra,
