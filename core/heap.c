@@ -385,7 +385,7 @@ static struct hak_slab *heap_other_slab(struct hak_heap *h, unsigned cls)
 /*
  * Find a current slab for @cls with at least one free block.
  *
- * A remote list shorter than a sixteenth of the slab is left to grow
+ * A remote list of at most a sixteenth of the slab is left to grow
  * while the thread allocates from another slab (the slab waits on the
  * partial list): those are blocks another thread is freeing at this very
  * moment, their lines in its cache, and taking them at once keeps both
