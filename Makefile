@@ -384,6 +384,8 @@ test check:
 	@rm -f $(test-results)
 	$(if $(native-only),$(Q)[ -f $(dot-config) ] || $(MAKE) defconfig $(native-config))
 	$(Q)$(MAKE) all runtests TEST_RESULTS=$(test-results)
+	$(Q)sh scripts/run-test.sh $(test-results) $(outdir)/check-layers.log \
+		scripts/check-layers.sh $(outdir)
 	$(Q)[ -f $(DEBUG_O)/.config ] || $(MAKE) O=$(DEBUG_O) debug_defconfig $(native-config)
 	$(Q)$(MAKE) O=$(DEBUG_O) all runtests TEST_RESULTS=$(test-results)
 	$(Q)[ -f $(MINIMAL_O)/.config ] || $(MAKE) O=$(MINIMAL_O) minimal_defconfig $(native-config)

@@ -11,6 +11,18 @@
 #include "init.h"
 #include "stats.h"
 
+void *hak_alloc_small_slow(size_t size, const void *site)
+{
+	hak_init();
+	return hak_small_alloc_slow(size, site);
+}
+
+void *hak_alloc_large(size_t size, size_t align, const void *site)
+{
+	hak_init();
+	return hak_large_alloc(size, align, site);
+}
+
 /* The hardened build's hook for blocks that do not come from hak_alloc(). */
 static inline void *hak_harden_hook(void *p, const void *site)
 {
@@ -55,7 +67,7 @@ void *hak_alloc_aligned(size_t align, size_t size, const void *site)
 		if (cls >= 0)
 			return hak_harden_hook(hak_small_alloc(hak_class_size[cls], site), site);
 	}
-	return hak_harden_hook(hak_large_alloc(size, align, site), site);
+	return hak_harden_hook(hak_alloc_large(size, align, site), site);
 }
 
 void *hak_resize(void *p, size_t size, const void *site)
@@ -106,4 +118,35 @@ void *hak_resize(void *p, size_t size, const void *site)
 	hak_dealloc(p, site);
 	hak_stat_add(HAK_STAT_REALLOC_MOVED, 1);
 	return q;
+}
+
+void hak_free_slow(void *p, struct hak_slab *s)
+{
+	struct hak_large_hdr *lh;
+	int saved;
+
+	if (s && hak_free_other(p, s))
+		return;
+	saved = errno;	/* free() never changes errno */
+
+	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL)
+		hak_small_free_slow(p, s);
+	else
+		hak_large_free(p, lh);
+	errno = saved;
+}
+
+size_t hak_usable(const void *p)
+{
+	struct hak_large_hdr *lh;
+	struct hak_slab *s;
+
+	if (!p)
+		return 0;
+	/* A hardened block's last 8 bytes are its canary's. */
+	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL)
+		return s->block_size - HAK_CANARY_SIZE;
+	if (!hak_large_hdr_valid(lh))
+		hak_panic("malloc_usable_size(): invalid pointer %p", p);
+	return hak_large_size(lh) - HAK_CANARY_SIZE;
 }

@@ -14,6 +14,32 @@
 #include "heap.h"
 #include "large.h"
 
+/* Slow paths (alloc.c): set-up on the first call, then the heap or the
+ * large-block layers. */
+void *hak_alloc_small_slow(size_t size, const void *site) HAK_SLOWPATH;
+void *hak_alloc_large(size_t size, size_t align, const void *site) HAK_SLOWPATH;
+
+/*
+ * Pop a block of @size (<= HAK_SMALL_MAX) from this thread's heap.  @site
+ * (the caller's return address) only matters to the slow path, which
+ * samples it for the statistics.
+ */
+HAK_FASTPATH void *hak_small_alloc(size_t size, const void *site)
+{
+	struct hak_heap *h = hak_heap_tls;
+	struct hak_slab *s = h->cur[hak_class_of(size)];
+	void **b = s->free;
+
+	if (hak_unlikely(!b))
+		return hak_alloc_small_slow(size, site);
+	s->free = hak_link_get(b);
+	s->used++;
+	b[1] = NULL;		/* not "freed" any more: see hak_free_key */
+	hak_stat_fast(h, HAK_STAT_ALLOC_FAST);
+	hak_stat_inuse(h, s->block_size);
+	return b;
+}
+
 /*
  * In a hardened build with per-block checks (harden.h), every block passes
  * hak_harden_alloc() on its way out and hak_harden_free() on its way back;
@@ -29,10 +55,48 @@ HAK_FASTPATH void *hak_alloc(size_t size, const void *site)
 	if (hak_likely(size <= HAK_SMALL_MAX))
 		p = hak_small_alloc(size, site);
 	else
-		p = hak_large_alloc(size, 0, site);
+		p = hak_alloc_large(size, 0, site);
 	if (HAK_HARDEN_ALLOC_HOOK)
 		p = hak_harden_alloc(p, site);
 	return p;
+}
+
+/* Free @p, a block of slab @s (NULL: not looked up) that is not a local
+ * free of this thread's. */
+void hak_free_slow(void *p, struct hak_slab *s) HAK_SLOWPATH;
+/* What a block is and where its metadata lies (alloc.c). */
+size_t hak_usable(const void *p);
+
+/*
+ * Free any block.  Blocks at offset 0 of a superslab-sized window are
+ * NULL or large; everything else is looked up as a small block, and a
+ * large block's header makes that lookup fail the owner compare.
+ */
+HAK_FASTPATH void hak_free_block(void *p)
+{
+	uintptr_t off = (uintptr_t)p & HAK_SS_MASK;
+
+	if (hak_unlikely(off == 0)) {
+		if (p)
+			hak_free_slow(p, NULL);
+		return;
+	}
+
+	/* &ss->slabs[off >> HAK_SLAB_SHIFT], spelled so that the compiler
+	 * keeps one pointer for the compare and the push. */
+	struct hak_slab *s = (struct hak_slab *)((uintptr_t)p - off +
+						 offsetof(struct hak_superslab, slabs) +
+						 ((off >> (HAK_SLAB_SHIFT - HAK_SLAB_META_SHIFT)) &
+						  ~(uintptr_t)(sizeof(struct hak_slab) - 1)));
+
+	if (hak_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
+		       (uintptr_t)hak_heap_tls)) {
+		hak_stat_fast(hak_heap_tls, HAK_STAT_FREE_FAST);
+		hak_stat_inuse(hak_heap_tls, -(int64_t)s->block_size);
+		hak_slab_push_local(s, p);
+		return;
+	}
+	hak_free_slow(p, s);
 }
 
 HAK_FASTPATH void hak_dealloc(void *p, const void *site)

@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/harden.c - checks of the hardened build (see harden.h).
- *
- * Everything here runs on behalf of one malloc or free and touches only
- * the block concerned, its slab's metadata and the registry; nothing
+ * core/harden.c - the lower half of the hardened build (see harden.h):
+ * the registry of mapped windows, poisoning of fresh blocks, reports.
+ * Used by the floors from the pool up; the per-block checks, which must
+ * tell small blocks from large ones, are blockcheck.c's.  Nothing here
  * allocates, so a report works even when the heap is what is broken.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "harden.h"
 #include "backend.h"
-#include "heap.h"
-#include "large.h"
 
 uintptr_t hak_harden_key __hak_read_mostly;
 
@@ -45,7 +44,7 @@ void hak_region_del(const void *p)
  * every window counts as mapped: the check then falls back on the magic
  * numbers alone, which reads the window and may fault on a foreign one.
  */
-static bool region_has(const void *p)
+bool hak_region_has(const void *p)
 {
 	size_t w = (uintptr_t)p >> HAK_SS_SHIFT;
 
@@ -56,10 +55,9 @@ static bool region_has(const void *p)
 }
 #endif
 
-void hak_harden_init(void)
+void hak_harden_init(uint64_t seed)
 {
-	/* A second secret from the same draw as the double-free key. */
-	hak_harden_key = (hak_free_key * 0xbf58476d1ce4e5b9ULL) ^ (hak_free_key >> 31);
+	hak_harden_key = (seed * 0xbf58476d1ce4e5b9ULL) ^ (seed >> 31);
 #if HAK_HARDEN_FREE_CHECK
 	/* 8 MiB of address space with 2 MiB superslabs; pages are touched
 	 * only where hakmem maps memory. */
@@ -83,160 +81,9 @@ void hak_freelist_corrupt(const void *slot)
 		   slot, NULL);
 }
 
-static uint64_t canary_of(const void *p)
-{
-	return ((uint64_t)hak_harden_key ^ (uint64_t)(uintptr_t)p) * 0x9e3779b97f4a7c15ULL;
-}
-
-/* The block's whole usable size, canary included. */
-static size_t block_size(void *p, struct hak_slab **slab)
-{
-	struct hak_large_hdr *lh;
-
-	if (hak_ptr_kind(p, slab, &lh) == HAK_PTR_SMALL)
-		return (*slab)->block_size;
-	*slab = NULL;
-	return hak_large_size(lh);
-}
-
-/* Poison covers [16, poison_end) of a block of @size bytes. */
-static size_t poison_end(size_t size)
-{
-	size -= HAK_CANARY_SIZE;
-	return size < HAK_POISON_MAX ? size : HAK_POISON_MAX;
-}
-
-static bool poison_intact(const unsigned char *b, size_t size)
-{
-	const uint64_t pattern = 0x0101010101010101ULL * HAK_POISON_BYTE;
-	size_t end = poison_end(size), i = 16;
-
-	/* Word by word: blocks and their sizes are multiples of 16. */
-	for (; i + 8 <= end; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, b + i, 8);
-		if (w != pattern)
-			return false;
-	}
-	for (; i < end; i++)
-		if (b[i] != HAK_POISON_BYTE)
-			return false;
-	return true;
-}
-
 void hak_poison_fresh(void *p, size_t size)
 {
 	/* A 16-byte block is all link and mark (and canary). */
 	if (size > 16 + HAK_CANARY_SIZE)
-		memset((char *)p + 16, HAK_POISON_BYTE, poison_end(size) - 16);
-}
-
-void *hak_harden_alloc(void *p, const void *site)
-{
-	struct hak_slab *s;
-	size_t size;
-
-	if (!p)
-		return p;
-	size = block_size(p, &s);
-	if (HAK_HARDEN_POISON && s) {
-		if (!poison_intact(p, size))
-			hak_misuse("malloc", "write after free detected in block", p, site);
-		/* A live block must never look freed (see check_small). */
-		if (size > 16 + HAK_CANARY_SIZE)
-			((unsigned char *)p)[16] = 0;
-	}
-	if (HAK_HARDEN_CANARY)
-		memcpy((char *)p + size - 8, &(uint64_t){ canary_of(p) }, 8);
-	return p;
-}
-
-void hak_harden_resized(void *p)
-{
-	struct hak_slab *s;
-
-	if (HAK_HARDEN_CANARY)
-		memcpy((char *)p + block_size(p, &s) - 8, &(uint64_t){ canary_of(p) }, 8);
-}
-
-/* Is @p on the local free list of @s (which this thread owns)? */
-static bool on_free_list(struct hak_slab *s, const void *p)
-{
-	uint32_t n = 0;
-
-	for (void *b = s->free; b && n <= s->capacity; b = hak_link_get(b), n++)
-		if (b == p)
-			return true;
-	return false;
-}
-
-static void check_small(void *p, struct hak_slab *s, const void *site)
-{
-	uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_acquire);
-	char *start = hak_slab_start(s);
-
-	if (HAK_HARDEN_FREE_CHECK) {
-		if (owner == 0)
-			hak_misuse("free", "invalid pointer (in no live slab)", p, site);
-		if ((char *)p < start || (size_t)((char *)p - start) % s->block_size)
-			hak_misuse("free", "invalid pointer (inside a block, or misaligned)", p,
-				   site);
-	}
-	/* A second free: the freed-block key is there and, when this thread
-	 * owns the slab, the block is on its list; or the poison is intact. */
-	if (((uintptr_t *)p)[1] == hak_free_key) {
-		bool mine = (owner & ~HAK_SLAB_F_MASK) == (uintptr_t)hak_heap_tls;
-
-		if ((mine && on_free_list(s, p)) ||
-		    (HAK_HARDEN_POISON && poison_intact(p, s->block_size)))
-			hak_misuse("free", "double free of", p, site);
-	}
-	if (HAK_HARDEN_CANARY) {
-		uint64_t c;
-
-		memcpy(&c, (char *)p + s->block_size - 8, 8);
-		if (c != canary_of(p))
-			hak_misuse("free", "heap overflow: canary overwritten at the end of", p,
-				   site);
-	}
-	if (HAK_HARDEN_POISON)
-		hak_poison_fresh(p, s->block_size);
-}
-
-static void check_large(void *p, struct hak_large_hdr *lh, const void *site)
-{
-	if (HAK_HARDEN_FREE_CHECK) {
-		if (((uintptr_t)p & 15) || !hak_large_hdr_valid(lh))
-			hak_misuse("free", "invalid pointer (no valid block header)", p, site);
-		if (hak_large_flags(lh) & HAK_LARGE_F_CACHED)
-			hak_misuse("free", "double free of", p, site);
-	}
-	if (HAK_HARDEN_CANARY) {
-		uint64_t c;
-
-		memcpy(&c, (char *)p + hak_large_size(lh) - 8, 8);
-		if (c != canary_of(p))
-			hak_misuse("free", "heap overflow: canary overwritten at the end of", p,
-				   site);
-	}
-}
-
-void hak_harden_free(void *p, const void *site)
-{
-	struct hak_large_hdr *lh;
-	struct hak_slab *s;
-
-	if (!p)
-		return;
-#if HAK_HARDEN_FREE_CHECK
-	if (!region_has(hak_ss_of(p)))
-		hak_misuse("free", "invalid pointer (not allocated by hakmem)", p, site);
-	if ((uintptr_t)p & (HAK_MIN_ALIGN - 1))
-		hak_misuse("free", "invalid pointer (misaligned)", p, site);
-#endif
-	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL)
-		check_small(p, s, site);
-	else
-		check_large(p, lh, site);
+		memset((char *)p + 16, HAK_POISON_BYTE, hak_poison_end(size) - 16);
 }

@@ -55,7 +55,7 @@
 /* Per-process secrets, drawn at start-up (init.c). */
 extern uintptr_t hak_harden_key;
 
-void hak_harden_init(void);
+void hak_harden_init(uint64_t seed);
 
 /* Stop the program: "<fn>(): <what> <p>, caller <site>". */
 void hak_misuse(const char *fn, const char *what, const void *p, const void *site)
@@ -72,6 +72,13 @@ void hak_harden_free(void *p, const void *site);
 /* A large block changed size in place: its canary moves to the new end. */
 void hak_harden_resized(void *p);
 
+/* Poison covers [16, hak_poison_end()) of a block of @size bytes. */
+static inline size_t hak_poison_end(size_t size)
+{
+	size -= HAK_CANARY_SIZE;
+	return size < HAK_POISON_MAX ? size : HAK_POISON_MAX;
+}
+
 /* Fill a never-used small block of @size bytes with poison. */
 void hak_poison_fresh(void *p, size_t size);
 
@@ -85,6 +92,8 @@ void hak_poison_fresh(void *p, size_t size);
 #if HAK_HARDEN_FREE_CHECK
 void hak_region_add(const void *p);
 void hak_region_del(const void *p);
+/* Whether @p's window has its bit (true when the map could not be made). */
+bool hak_region_has(const void *p);
 #else
 static inline void hak_region_add(const void *p) { (void)p; }
 static inline void hak_region_del(const void *p) { (void)p; }

@@ -42,9 +42,7 @@
 #include <string.h>
 
 #include "heap.h"
-#include "large.h"
 #include "pageheap.h"
-#include "init.h"
 #include "backend.h"
 #include "stats.h"
 #include "validate.h"
@@ -80,6 +78,11 @@ static _Atomic unsigned abandoned_count __hak_cacheline_aligned;
 static _Atomic bool reclaim_wanted __hak_cacheline_aligned;
 static unsigned detach_count;	/* under abandon_lock */
 
+/* The floors above: what runs now and then on a slow path, and at thread exit. */
+static struct hak_heap_hooks hooks;
+static pthread_key_t heap_key;
+static _Atomic int heap_key_ready;
+
 /* A variable, not the macro: 0 is a valid setting. */
 static const unsigned heap_empty_max = CONFIG_HAKMEM_HEAP_EMPTY_SLABS;
 
@@ -92,6 +95,12 @@ static const unsigned heap_empty_max = CONFIG_HAKMEM_HEAP_EMPTY_SLABS;
 #endif
 #define HEAP_CHUNK ((size_t)64 << 10)
 #define POOL_TICK_PERIOD 32
+
+static void heap_tick(void)
+{
+	if (hooks.tick)
+		hooks.tick();
+}
 
 /* ---- lists (owner-private, doubly linked through slab->next/prev) ---- */
 
@@ -338,12 +347,12 @@ static struct hak_slab *heap_new_slab(struct hak_heap *h, unsigned cls)
 	if (s) {
 		hak_stat_add_to(h, HAK_STAT_REFILL_EMPTY, 1);
 	} else {
-		s = hak_pool_take_slab(hak_class_units[cls]);
+		s = hak_pool_take_slab(hak_class_units[cls], h->pool_shard);
 		if (!s)
 			return NULL;
 		/* Going to the pool is rare enough to give the BigCache's
 		 * delayed purge its chance too (the pool purged itself). */
-		hak_large_tick();
+		heap_tick();
 		hak_stat_add_to(h, HAK_STAT_REFILL_POOL, 1);
 		hak_stat_add_to(h, HAK_STAT_SLAB_NEW, 1);
 	}
@@ -468,10 +477,8 @@ static struct hak_heap *heap_alloc(void)
 
 static struct hak_heap *heap_attach(void)
 {
-	struct hak_heap *h;
+	struct hak_heap *h = heap_alloc();
 
-	hak_init();
-	h = heap_alloc();
 	if (!h)
 		return NULL;
 
@@ -483,7 +490,8 @@ static struct hak_heap *heap_attach(void)
 	h->flags = IS_ENABLED(CONFIG_HAKMEM_DEBUG_VALIDATE) ? HAK_SLAB_F_DEBUG : 0;
 	hak_heap_tls = h;
 	hak_stat_add(HAK_STAT_THREADS, 1);
-	hak_thread_attached(h);
+	if (atomic_load_explicit(&heap_key_ready, memory_order_acquire))
+		pthread_setspecific(heap_key, h);
 	return h;
 }
 
@@ -491,7 +499,7 @@ struct hak_heap *hak_heap_own(void)
 {
 	struct hak_heap *h = hak_heap_tls;
 
-	if (h == &hak_heap_empty && hak_init_state == HAK_INIT_DONE)
+	if (h == &hak_heap_empty && atomic_load_explicit(&heap_key_ready, memory_order_acquire))
 		h = heap_attach();
 	return h ? h : &hak_heap_empty;
 }
@@ -535,7 +543,8 @@ void hak_heap_detach(struct hak_heap *h)
 
 	if (h == &hak_heap_empty)
 		return;
-	hak_large_detach(h);
+	if (hooks.thread_exit)
+		hooks.thread_exit(h);
 	hak_heap_tls = &hak_heap_empty;
 
 	pthread_mutex_lock(&abandon_lock);
@@ -600,6 +609,27 @@ void hak_heaps_unlock(void)
 	pthread_mutex_unlock(&heap_lock);
 }
 
+static void heap_key_destructor(void *h)
+{
+	hak_heap_detach(h);
+}
+
+/*
+ * Called once by the set-up, before any thread has a heap: from here on a
+ * thread that allocates gets a heap, handed back when it exits.
+ */
+void hak_heap_init(const struct hak_heap_hooks *h)
+{
+	hooks = *h;
+	if (pthread_key_create(&heap_key, heap_key_destructor) == 0) {
+		atomic_store_explicit(&heap_key_ready, 1, memory_order_release);
+		if (hak_heap_tls != &hak_heap_empty)
+			pthread_setspecific(heap_key, hak_heap_tls);
+	} else {
+		hak_warn("cannot create the thread-exit key; heaps of exiting threads will not be reclaimed");
+	}
+}
+
 /* ---- slow paths called from the inline fast paths ---- */
 
 void *hak_small_alloc_slow(size_t size, const void *site)
@@ -622,7 +652,7 @@ void *hak_small_alloc_slow(size_t size, const void *site)
 	if (++h->refills % POOL_TICK_PERIOD == 0) {
 		hak_stat_sample_site(site, size);
 		hak_pool_tick();
-		hak_large_tick();
+		heap_tick();
 	}
 
 	void **b = s->free;
@@ -646,7 +676,7 @@ void hak_slab_emptied(struct hak_slab *s)
 	 * back to the OS. */
 	if (++h->refills % POOL_TICK_PERIOD == 0) {
 		hak_pool_tick();
-		hak_large_tick();
+		heap_tick();
 	}
 	if (h->cur[s->cls] == s) {
 		hak_stat_add_to(h, HAK_STAT_EARLY_CURRENT, 1);
@@ -765,7 +795,7 @@ void hak_free_suspect(struct hak_slab *s, void *p)
  * run's head: common enough (most blocks of a run lie in its tails) to be
  * handled before the general slow path.
  */
-void hak_free_other(void *p, struct hak_slab *s)
+bool hak_free_other(void *p, struct hak_slab *s)
 {
 	if (atomic_load_explicit(&s->owner, memory_order_relaxed) == HAK_OWNER_TAIL) {
 		struct hak_slab *head = s - s->span;
@@ -775,26 +805,15 @@ void hak_free_other(void *p, struct hak_slab *s)
 			hak_stat_add_to(hak_heap_tls, HAK_STAT_FREE_TAIL, 1);
 			hak_stat_inuse_slow(hak_heap_tls, -(int64_t)head->block_size);
 			hak_slab_push_local(head, p);
-			return;
+			return true;
 		}
 	}
-	hak_free_slow(p);
+	return false;
 }
 
-void hak_free_slow(void *p)
+void hak_small_free_slow(void *p, struct hak_slab *s)
 {
-	struct hak_large_hdr *lh;
-	struct hak_slab *s;
-	uintptr_t owner;
-	int saved = errno;	/* free() never changes errno */
-
-	if (hak_ptr_kind(p, &s, &lh) != HAK_PTR_SMALL) {
-		hak_large_free(p, lh);
-		errno = saved;
-		return;
-	}
-
-	owner = atomic_load_explicit(&s->owner, memory_order_seq_cst);
+	uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_seq_cst);
 	struct hak_heap *h = hak_heap_tls;
 
 	if (owner == HAK_OWNER_ABANDONED && h != &hak_heap_empty && heap_adopt_on_free(h, s))
@@ -813,55 +832,4 @@ void hak_free_slow(void *p)
 		hak_stat_inuse_slow(h, -(int64_t)s->block_size);
 		free_remote(h, s, p, owner);
 	}
-	errno = saved;
-}
-
-/* ---- classification ---- */
-
-/* What a pointer that starts no block of ours is told: a header that fails validation. */
-static struct hak_large_hdr no_block;
-
-enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
-			       struct hak_large_hdr **hdr)
-{
-	uintptr_t off = (uintptr_t)p & HAK_SS_MASK;
-	struct hak_superslab *ss = hak_ss_of(p);
-
-	*slab = NULL;
-	*hdr = hak_large_hdr_of(p);
-	/* A window's start: a page heap block (its header kept apart), a
-	 * window of the page heap that starts no live block, or a mapped
-	 * block aligned to the window (its header in the page before). */
-	if (!off && hak_ph_owns(p)) {
-		*hdr = hak_ph_header(p);
-		if (!*hdr)
-			*hdr = &no_block;
-		return HAK_PTR_LARGE;
-	}
-	if (off && ss->magic == HAK_SS_MAGIC) {
-		struct hak_slab *s = hak_slab_of(p);
-		uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
-
-		if (owner != HAK_OWNER_SPAN) {
-			/* A block in a tail unit belongs to the run's head. */
-			*slab = owner == HAK_OWNER_TAIL ? s - s->span : s;
-			return HAK_PTR_SMALL;
-		}
-	}
-	return HAK_PTR_LARGE;
-}
-
-size_t hak_usable(const void *p)
-{
-	struct hak_large_hdr *lh;
-	struct hak_slab *s;
-
-	if (!p)
-		return 0;
-	/* A hardened block's last 8 bytes are its canary's. */
-	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL)
-		return s->block_size - HAK_CANARY_SIZE;
-	if (!hak_large_hdr_valid(lh))
-		hak_panic("malloc_usable_size(): invalid pointer %p", p);
-	return hak_large_size(lh) - HAK_CANARY_SIZE;
 }

@@ -106,9 +106,22 @@ extern struct hak_slab hak_slab_empty;
 extern HAK_TLS struct hak_heap *hak_heap_tls;
 
 void *hak_small_alloc_slow(size_t size, const void *site) HAK_SLOWPATH;
-void hak_free_slow(void *p) HAK_SLOWPATH;
+/* Free small block @p of slab @s, whoever owns @s. */
+void hak_small_free_slow(void *p, struct hak_slab *s) HAK_SLOWPATH;
 void hak_slab_emptied(struct hak_slab *s) HAK_SLOWPATH;
 
+/*
+ * What the floors above the heap run on its slow paths, registered once
+ * by the set-up (init.c), so that no heap code names them: @tick now and
+ * then on a refill or an emptied slab (delayed purges of the large-block
+ * layers), @thread_exit when a thread's heap is handed back, before its
+ * slabs are.
+ */
+struct hak_heap_hooks {
+	void (*tick)(void);
+	void (*thread_exit)(struct hak_heap *h);
+};
+void hak_heap_init(const struct hak_heap_hooks *hooks);
 void hak_heap_detach(struct hak_heap *h);
 /* This thread's heap, attached now if it has none (hak_heap_empty if that fails). */
 struct hak_heap *hak_heap_own(void);
@@ -120,28 +133,9 @@ struct hak_heap *hak_heaps_first(void);
 void hak_heaps_lock(void);
 void hak_heaps_unlock(void);
 
-/*
- * Pop a block of @size (<= HAK_SMALL_MAX) from this thread's heap.  @site
- * (the caller's return address) only matters to the slow path, which
- * samples it for the statistics.
- */
-HAK_FASTPATH void *hak_small_alloc(size_t size, const void *site)
-{
-	struct hak_heap *h = hak_heap_tls;
-	struct hak_slab *s = h->cur[hak_class_of(size)];
-	void **b = s->free;
-
-	if (hak_unlikely(!b))
-		return hak_small_alloc_slow(size, site);
-	s->free = hak_link_get(b);
-	s->used++;
-	b[1] = NULL;		/* not "freed" any more: see hak_free_key */
-	hak_stat_fast(h, HAK_STAT_ALLOC_FAST);
-	hak_stat_inuse(h, s->block_size);
-	return b;
-}
-
-void hak_free_other(void *p, struct hak_slab *s);
+/* A tail block of a run this thread owns is freed here (true); else the
+ * caller takes the general slow path. */
+bool hak_free_other(void *p, struct hak_slab *s);
 
 /*
  * Double-free detection, in every build.  A freed block's second word
@@ -173,38 +167,6 @@ HAK_FASTPATH void hak_slab_push_local(struct hak_slab *s, void *p)
 	s->free = p;
 	if (hak_unlikely(--s->used == 0))
 		hak_slab_emptied(s);
-}
-
-/*
- * Free any block.  Blocks at offset 0 of a superslab-sized window are
- * NULL or large; everything else is looked up as a small block, and a
- * large block's header makes that lookup fail the owner compare.
- */
-HAK_FASTPATH void hak_free_block(void *p)
-{
-	uintptr_t off = (uintptr_t)p & HAK_SS_MASK;
-
-	if (hak_unlikely(off == 0)) {
-		if (p)
-			hak_free_slow(p);
-		return;
-	}
-
-	/* &ss->slabs[off >> HAK_SLAB_SHIFT], spelled so that the compiler
-	 * keeps one pointer for the compare and the push. */
-	struct hak_slab *s = (struct hak_slab *)((uintptr_t)p - off +
-						 offsetof(struct hak_superslab, slabs) +
-						 ((off >> (HAK_SLAB_SHIFT - HAK_SLAB_META_SHIFT)) &
-						  ~(uintptr_t)(sizeof(struct hak_slab) - 1)));
-
-	if (hak_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
-		       (uintptr_t)hak_heap_tls)) {
-		hak_stat_fast(hak_heap_tls, HAK_STAT_FREE_FAST);
-		hak_stat_inuse(hak_heap_tls, -(int64_t)s->block_size);
-		hak_slab_push_local(s, p);
-		return;
-	}
-	hak_free_other(p, s);
 }
 
 #endif /* HAK_HEAP_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/init.c - one-time set-up, thread exit, fork, and messages.
+ * core/init.c - one-time set-up, thread exit and fork: the top floor.
  *
  * Set-up may be entered from a malloc that runs before any constructor,
  * from several threads at once, and recursively: pthread_key_create and
@@ -19,8 +19,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/single_threaded.h>
@@ -35,19 +33,9 @@
 #include "options.h"
 #include "policy.h"
 #include "pageheap.h"
+#include "large.h"
 
 _Atomic int hak_init_state __hak_read_mostly;
-const struct hak_backend_ops *hak_backend __hak_read_mostly =
-	IS_ENABLED(CONFIG_HAKMEM_USE_STATIC) ? &hak_backend_static :
-	IS_ENABLED(CONFIG_HAKMEM_BACKEND_FAULT) ? &hak_backend_fault : &hak_backend_mmap;
-
-static pthread_key_t heap_key;
-static _Atomic int heap_key_ready;
-
-static void heap_key_destructor(void *h)
-{
-	hak_heap_detach(h);
-}
 
 /*
  * A single-threaded process cannot have another thread inside hakmem, and
@@ -93,6 +81,12 @@ static void hak_free_key_init(void)
 	hak_free_key = (uintptr_t)k | 1;
 }
 
+/* The large-block layers' share of the heap's slow paths and thread exit. */
+static const struct hak_heap_hooks heap_hooks = {
+	.tick = hak_large_tick,
+	.thread_exit = hak_large_detach,
+};
+
 void hak_init_slow(void)
 {
 	int expect = HAK_INIT_NONE;
@@ -105,17 +99,12 @@ void hak_init_slow(void)
 	}
 	hak_sizeclass_init();
 	hak_free_key_init();
-	hak_harden_init();
+	/* A second secret from the same draw as the double-free key. */
+	hak_harden_init(hak_free_key);
 	atomic_store_explicit(&hak_init_state, HAK_INIT_DONE, memory_order_release);
 
 	/* From here on, allocation works; the calls below may allocate. */
-	if (pthread_key_create(&heap_key, heap_key_destructor) == 0) {
-		atomic_store_explicit(&heap_key_ready, 1, memory_order_release);
-		if (hak_heap_tls != &hak_heap_empty)
-			pthread_setspecific(heap_key, hak_heap_tls);
-	} else {
-		hak_warn("cannot create the thread-exit key; heaps of exiting threads will not be reclaimed");
-	}
+	hak_heap_init(&heap_hooks);
 	pthread_atfork(fork_prepare, fork_release, fork_release);
 	hak_options_init();
 	if (!IS_ENABLED(CONFIG_HAKMEM_BACKEND_FAULT) && getenv("HAKMEM_FAULT_N"))
@@ -125,58 +114,7 @@ void hak_init_slow(void)
 	hak_stats_init();
 }
 
-void hak_thread_attached(struct hak_heap *h)
-{
-	if (atomic_load_explicit(&heap_key_ready, memory_order_acquire))
-		pthread_setspecific(heap_key, h);
-}
-
 __attribute__((constructor)) static void hak_constructor(void)
 {
 	hak_init();
-}
-
-uint64_t hak_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Messages are formatted on the stack and written with write(2): no malloc. */
-static void vmessage(const char *kind, const char *fmt, va_list ap)
-{
-	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "hakmem: %s", kind);
-
-	if (n < 0)
-		return;
-	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
-		return;
-}
-
-void hak_warn(const char *fmt, ...)
-{
-	va_list ap;
-	int saved = errno;
-
-	va_start(ap, fmt);
-	vmessage("", fmt, ap);
-	va_end(ap);
-	errno = saved;
-}
-
-void hak_panic(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmessage("fatal: ", fmt, ap);
-	va_end(ap);
-	abort();
 }

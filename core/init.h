@@ -23,8 +23,4 @@ static inline void hak_init(void)
 		hak_init_slow();
 }
 
-struct hak_heap;
-/* Register @h for the calling thread's exit. */
-void hak_thread_attached(struct hak_heap *h);
-
 #endif /* HAK_INIT_H */

@@ -23,7 +23,6 @@
 
 #include "large.h"
 #include "backend.h"
-#include "init.h"
 #include "stats.h"
 #include "policy.h"
 #include "options.h"
@@ -66,7 +65,7 @@ static void *large_span(size_t size, const void *site, bool growing)
 		s->span = 1;
 		atomic_store_explicit(&s->owner, HAK_OWNER_SPAN, memory_order_release);
 	} else {
-		s = hak_pool_take_span(n, room);
+		s = hak_pool_take_span(n, room, hak_heap_tls->pool_shard);
 	}
 	if (!s)
 		return NULL;
@@ -315,7 +314,6 @@ void *hak_large_alloc(size_t size, size_t align, const void *site)
 {
 	void *p;
 
-	hak_init();
 	if (size > PTRDIFF_MAX) {
 		errno = ENOMEM;
 		return NULL;
@@ -343,7 +341,6 @@ void *hak_large_alloc_growing(size_t size, const void *site)
 {
 	void *p;
 
-	hak_init();
 	if (size > PTRDIFF_MAX)
 		p = NULL;
 	else if (size <= HAK_SMALL_MAX)
@@ -675,4 +672,37 @@ void *hak_large_move(void *p, size_t size, const void *site)
 	large_event((struct hak_pending){ .type = HAK_EV_ALLOC, .site_addr = site, .size = size,
 					  .route = (uint8_t)route, .now_ns = now });
 	return q;
+}
+
+/* What a pointer that starts no block of ours is told: a header that fails validation. */
+static struct hak_large_hdr no_block;
+
+enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
+			       struct hak_large_hdr **hdr)
+{
+	uintptr_t off = (uintptr_t)p & HAK_SS_MASK;
+	struct hak_superslab *ss = hak_ss_of(p);
+
+	*slab = NULL;
+	*hdr = hak_large_hdr_of(p);
+	/* A window's start: a page heap block (its header kept apart), a
+	 * window of the page heap that starts no live block, or a mapped
+	 * block aligned to the window (its header in the page before). */
+	if (!off && hak_ph_owns(p)) {
+		*hdr = hak_ph_header(p);
+		if (!*hdr)
+			*hdr = &no_block;
+		return HAK_PTR_LARGE;
+	}
+	if (off && ss->magic == HAK_SS_MAGIC) {
+		struct hak_slab *s = hak_slab_of(p);
+		uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+
+		if (owner != HAK_OWNER_SPAN) {
+			/* A block in a tail unit belongs to the run's head. */
+			*slab = owner == HAK_OWNER_TAIL ? s - s->span : s;
+			return HAK_PTR_SMALL;
+		}
+	}
+	return HAK_PTR_LARGE;
 }

@@ -52,6 +52,4 @@ void *hak_large_move(void *p, size_t size, const void *site);
 /* Make the first @size bytes of the large block at @p read as zero. */
 void hak_large_zero(void *p, size_t size);
 
-size_t hak_usable(const void *p);
-
 #endif /* HAK_LARGE_H */

@@ -33,7 +33,6 @@
 #include "backend.h"
 #include "stats.h"
 #include "options.h"
-#include "heap.h"
 
 struct pool {
 	pthread_mutex_t lock;
@@ -361,9 +360,9 @@ static struct hak_superslab *pool_find(struct pool *pl, unsigned n, bool span, u
 	return NULL;
 }
 
-static struct hak_slab *pool_take(unsigned n, bool span, unsigned room)
+static struct hak_slab *pool_take(unsigned n, bool span, unsigned room, unsigned shard)
 {
-	struct pool *own = &pools[hak_heap_tls->pool_shard], *pl = own;
+	struct pool *own = &pools[shard % HAK_POOL_SHARDS], *pl = own;
 	struct hak_superslab *ss;
 	int i;
 
@@ -446,9 +445,9 @@ static void pool_put(struct hak_slab *s, unsigned n)
 	hak_pool_tick();
 }
 
-struct hak_slab *hak_pool_take_slab(unsigned units)
+struct hak_slab *hak_pool_take_slab(unsigned units, unsigned shard)
 {
-	return pool_take(units, false, 0);
+	return pool_take(units, false, 0, shard);
 }
 
 void hak_pool_put_slab(struct hak_slab *s)
@@ -494,9 +493,9 @@ bool hak_pool_resize_span(struct hak_slab *s, unsigned units)
 	return true;
 }
 
-struct hak_slab *hak_pool_take_span(unsigned units, unsigned room)
+struct hak_slab *hak_pool_take_span(unsigned units, unsigned room, unsigned shard)
 {
-	struct hak_slab *s = pool_take(units, true, room);
+	struct hak_slab *s = pool_take(units, true, room, shard);
 
 	if (s)
 		for (unsigned k = 0; k < units; k++)

@@ -160,14 +160,15 @@ HAK_FASTPATH char *hak_slab_end(struct hak_slab *s)
  * lock).  A run of one unit may be any slab; a longer run never starts at
  * slab 0, whose start is the header.  hak_pool_take_slab() returns the
  * head with span set to @units and the units' owners 0; the caller makes
- * them a slab (heap.c).  hak_pool_take_span() makes them a large span;
+ * them a slab (heap.c); @shard is the pool shard of the caller's heap,
+ * tried first.  hak_pool_take_span() makes them a large span;
  * with @room (a block that is growing) it is placed where @room more
  * slabs are free after it, in a fresh superslab when no other has room.  hak_pool_put_slab() gives back the whole run
  * its head describes.
  */
-struct hak_slab *hak_pool_take_slab(unsigned units);
+struct hak_slab *hak_pool_take_slab(unsigned units, unsigned shard);
 void hak_pool_put_slab(struct hak_slab *s);
-struct hak_slab *hak_pool_take_span(unsigned units, unsigned room);
+struct hak_slab *hak_pool_take_span(unsigned units, unsigned room, unsigned shard);
 bool hak_pool_resize_span(struct hak_slab *s, unsigned units);
 void hak_pool_purge(bool force);
 void hak_pool_tick(void);

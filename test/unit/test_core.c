@@ -235,12 +235,12 @@ START_TEST(pool_slabs_and_spans)
 	struct hak_slab *a, *b, *span;
 
 	hak_init();
-	a = hak_pool_take_slab(1);
-	b = hak_pool_take_slab(1);
+	a = hak_pool_take_slab(1, 0);
+	b = hak_pool_take_slab(1, 0);
 	ck_assert_ptr_nonnull(a);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_ptr_ne(a, b);
-	span = hak_pool_take_span(4, 0);
+	span = hak_pool_take_span(4, 0, 0);
 	ck_assert_ptr_nonnull(span);
 	ck_assert_uint_eq(span->span, 4);
 	ck_assert_uint_ne(hak_slab_index(span), 0);
@@ -251,7 +251,7 @@ START_TEST(pool_slabs_and_spans)
 	}
 	hak_pool_put_slab(span);
 	/* A run of slabs comes back whole: the same run can be taken again. */
-	struct hak_slab *run = hak_pool_take_slab(HAK_RUN_MAX);
+	struct hak_slab *run = hak_pool_take_slab(HAK_RUN_MAX, 0);
 
 	ck_assert_ptr_nonnull(run);
 	ck_assert_uint_eq(run->span, HAK_RUN_MAX);
@@ -283,11 +283,11 @@ START_TEST(purge_decommits_free_slabs)
 
 	hak_init();
 	hak_opts.purge_delay_ms = 60000;	/* whatever the environment says */
-	s = hak_pool_take_slab(1);
+	s = hak_pool_take_slab(1, 0);
 	ck_assert_ptr_nonnull(s);
 	/* Use a slab other than 0, so the whole slab is blocks. */
 	if (hak_slab_index(s) == 0) {
-		struct hak_slab *t = hak_pool_take_slab(1);
+		struct hak_slab *t = hak_pool_take_slab(1, 0);
 
 		hak_pool_put_slab(s);
 		s = t;
