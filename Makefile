@@ -32,6 +32,7 @@ CC := gcc
 endif
 CFLAGS ?= -O2 -g
 NM ?= nm
+OBJCOPY ?= objcopy
 
 # V=1 prints full commands; otherwise one short line per step, and
 # nothing at all under "make -s".
@@ -214,9 +215,8 @@ $(foreach d,$(subdirs),$(eval $(call read-fragment,$(d))))
 objs := $(foreach d,$(subdirs),$(objs-$(d)))
 
 # Objects carry both machine code and the optimiser's IR (fat LTO
-# objects): libhakmem.so is linked with link-time optimisation, which is
-# what turns the policy hooks of a one-policy build into direct calls,
-# while libhakmem.a stays an ordinary archive any linker can use.
+# objects): libhakmem.so is linked with link-time optimisation, while
+# libhakmem.a stays an ordinary archive any linker can use.
 lto-cflags := -flto -ffat-lto-objects
 lto-ldflags := -flto=auto
 # clang (make fuzz) makes no fat LTO objects: its archive would hold IR
@@ -234,6 +234,11 @@ hak-cflags := -std=gnu11 $(CFLAGS) -fPIC -pthread -fvisibility=hidden \
 conf-include := $(if $(O),-I$(O)/include)
 hak-cppflags := $(conf-include) -Iinclude -Icore
 depflags := -MMD -MP
+
+# Every policy of the tree, built or not, each named as its file: the
+# option table tells a policy left out of this build from a typo.
+$(outdir)/core/options.o: hak-cflags += \
+	-DHAK_POLICY_NAMES='"$(basename $(notdir $(wildcard policies/*.c)))"'
 
 libs := $(outdir)/libhakmem.so $(outdir)/libhakmem.a
 PHONY += libs
@@ -254,11 +259,18 @@ $(outdir)/libhakmem.so: $(objs) scripts/check-exports.sh
 	$(call msg,EXPORTS,$@)
 	$(Q)NM="$(NM)" sh scripts/check-exports.sh $@
 
-# Start from an empty archive so objects configured out do not linger.
+# The archive holds one object, prelinked from all of them: plugins
+# register themselves in linker sections and nothing names them, so as
+# members of their own a static link would leave them out.  The merged
+# object keeps the machine code and drops the optimiser's IR, which -r
+# cannot merge.  Starting from an empty archive, objects configured out
+# do not linger.
 $(outdir)/libhakmem.a: $(objs)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@
-	$(Q)$(AR) rcs $@ $(objs)
+	$(Q)$(LD) -r -o $(outdir)/hakmem.o $(objs)
+	$(Q)$(OBJCOPY) -R '.gnu.lto_*' -R '.gnu.debuglto_*' $(outdir)/hakmem.o
+	$(Q)$(AR) rcs $@ $(outdir)/hakmem.o
 
 # ---------------------------------------------------------------------------
 # Tools: benchmarks and helpers, built with the plain compiler and not
@@ -445,7 +457,8 @@ PHONY += clean distclean
 clean:
 	$(call msg-raw,CLEAN,$(outdir))
 	$(Q)rm -rf $(addprefix $(outdir)/,core policies backends frontends test tools) \
-		$(outdir)/libhakmem.so $(outdir)/libhakmem.a $(outdir)/test-results
+		$(outdir)/libhakmem.so $(outdir)/libhakmem.a $(outdir)/hakmem.o \
+		$(outdir)/test-results
 
 distclean: clean
 	$(call msg-raw,CLEAN,$(dot-config) $(confpre)include/generated $(confpre)include/config)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * backends/fault.c - fault injection: a decorator over the mmap backend
- * that fails chosen reservations (and in-place extensions), so that tests
- * can walk every path where the core runs out of memory.
+ * backends/fault.c - fault injection: a decorator over the backend below
+ * it that fails chosen reservations (and in-place extensions), so that
+ * tests can walk every path where the core runs out of memory.
  *
  * Calls are numbered from 1 across reserve and extend.  HAKMEM_FAULT_N=N
  * in the environment fails call N (read at the first call; not an option
@@ -10,8 +10,8 @@
  * the static library arm it directly: hak_fault_arm(after, count) fails
  * @count calls after the next @after succeed (count 0 disarms, ~0u means
  * every call from then on).  A failed reserve returns NULL and a failed
- * extend -ENOMEM, exactly as the real backend does when the kernel says
- * no; every other op is forwarded untouched.
+ * extend -ENOMEM, exactly as a real backend does when the system says no;
+ * every other op is the one below, untouched.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -70,65 +70,28 @@ unsigned long hak_fault_calls(void)
 	return atomic_load(&calls);
 }
 
+static const struct hak_backend_ops *below;
+static struct hak_backend_ops fault_ops;
+
 static void *fault_reserve(size_t size, size_t align)
 {
-	return fault_now() ? NULL : hak_backend_mmap.reserve(size, align);
+	return fault_now() ? NULL : below->reserve(size, align);
 }
 
 static int fault_extend(void *addr, size_t old, size_t new)
 {
-	if (!hak_backend_mmap.extend)
-		return -ENOSYS;
-	return fault_now() ? -ENOMEM : hak_backend_mmap.extend(addr, old, new);
+	return fault_now() ? -ENOMEM : below->extend(addr, old, new);
 }
 
-static int fault_protect(void *addr, size_t size)
+/* The backend below, with reserve and extend failing on demand. */
+static const struct hak_backend_ops *fault_stack(const struct hak_backend_ops *ops)
 {
-	return hak_backend_mmap.protect(addr, size);
+	below = ops;
+	fault_ops = *ops;
+	fault_ops.name = "fault";
+	fault_ops.reserve = fault_reserve;
+	if (ops->extend)
+		fault_ops.extend = fault_extend;
+	return &fault_ops;
 }
-
-static int fault_decommit(void *addr, size_t size)
-{
-	return hak_backend_mmap.decommit(addr, size);
-}
-
-static int fault_release(void *addr, size_t size)
-{
-	return hak_backend_mmap.release(addr, size);
-}
-
-static int fault_huge(void *addr, size_t size)
-{
-	return hak_backend_mmap.huge(addr, size);
-}
-
-static int fault_move(void *from, size_t size, void *to)
-{
-	return hak_backend_mmap.move(from, size, to);
-}
-
-static long fault_resident(const void *addr, size_t size)
-{
-	return hak_backend_mmap.resident(addr, size);
-}
-
-static size_t fault_page_size(void)
-{
-	return hak_backend_mmap.page_size();
-}
-
-const struct hak_backend_ops hak_backend_fault = {
-	.name = "fault(mmap)",
-	.caps = HAK_BACKEND_LAZY_COMMIT | HAK_BACKEND_CAN_RETURN | HAK_BACKEND_ZEROED |
-		HAK_BACKEND_HUGE_PAGES,
-	.reserve = fault_reserve,
-	.commit = NULL,
-	.decommit = fault_decommit,
-	.release = fault_release,
-	.extend = fault_extend,
-	.page_size = fault_page_size,
-	.protect = fault_protect,
-	.huge = fault_huge,
-	.move = fault_move,
-	.resident = fault_resident,
-};
+HAK_REGISTER_BACKEND(fault, .stack = fault_stack);

@@ -172,10 +172,8 @@ static long mmap_resident(const void *addr, size_t size)
 
 const struct hak_backend_ops hak_backend_mmap = {
 	.name = "mmap",
-	.caps = HAK_BACKEND_LAZY_COMMIT | HAK_BACKEND_CAN_RETURN | HAK_BACKEND_ZEROED |
-		HAK_BACKEND_HUGE_PAGES,
+	.caps = HAK_BACKEND_CAN_RETURN | HAK_BACKEND_ZEROED,
 	.reserve = mmap_reserve,
-	.commit = NULL,
 	.decommit = mmap_decommit,
 	.release = mmap_release,
 	.extend = mmap_extend,
@@ -185,3 +183,4 @@ const struct hak_backend_ops hak_backend_mmap = {
 	.move = mmap_move,
 	.resident = mmap_resident,
 };
+HAK_REGISTER_BACKEND(mmap, .ops = &hak_backend_mmap, .rating = 100);

@@ -200,11 +200,14 @@ size_t hak_static_free_bytes(void)
 
 const struct hak_backend_ops hak_backend_static = {
 	.name = "static",
-	.caps = HAK_BACKEND_LAZY_COMMIT,
+	.caps = 0,
 	.reserve = static_reserve,
-	.commit = NULL,
 	.decommit = static_decommit,
 	.release = static_release,
 	.extend = static_extend,
 	.page_size = static_page_size,
 };
+/* Rated above mmap only when chosen (CONFIG_HAKMEM_USE_STATIC); otherwise
+ * built for its tests, which find it by name. */
+HAK_REGISTER_BACKEND(static, .ops = &hak_backend_static,
+		     .rating = IS_ENABLED(CONFIG_HAKMEM_USE_STATIC) ? 200 : 0);

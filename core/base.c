@@ -2,21 +2,62 @@
 /*
  * core/base.c - the floor under every other core file: messages, the
  * clock, and the backend the core runs on.  It calls nothing of hakmem's, holds no lock and never allocates,
- * so any layer may use it, from any context, even before set-up is done.
+ * so any layer may use it, from any context, even before set-up is done
+ * (the backend from set-up's first step on).
+ *
+ * Backends register themselves (HAK_REGISTER_BACKEND); the core names
+ * none.  Kconfig decides which are built, their ratings which one runs:
+ * the highest-rated source, as the kernel picks a clocksource, under every
+ * decorator in link order.  hak_backend_init() runs first in hak_init(),
+ * single-threaded, before anything is reserved.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "backend.h"
 
-const struct hak_backend_ops *hak_backend __hak_read_mostly =
-	IS_ENABLED(CONFIG_HAKMEM_USE_STATIC) ? &hak_backend_static :
-	IS_ENABLED(CONFIG_HAKMEM_BACKEND_FAULT) ? &hak_backend_fault : &hak_backend_mmap;
+/* Weak: a build without any backend still links, and says so at start. */
+extern const struct hak_backend *const __start_hak_backends[]
+	__attribute__((weak, visibility("hidden")));
+extern const struct hak_backend *const __stop_hak_backends[]
+	__attribute__((weak, visibility("hidden")));
+
+const struct hak_backend_ops *hak_backend __hak_read_mostly;
+
+#define for_each_backend(b)							\
+	for (const struct hak_backend *const *b = __start_hak_backends;		\
+	     b < __stop_hak_backends; b++)
+
+const struct hak_backend_ops *hak_backend_find(const char *name)
+{
+	for_each_backend(b)
+		if ((*b)->ops && !strcmp((*b)->ops->name, name))
+			return (*b)->ops;
+	return NULL;
+}
+
+void hak_backend_init(void)
+{
+	const struct hak_backend *best = NULL;
+	const struct hak_backend_ops *ops;
+
+	for_each_backend(b)
+		if ((*b)->ops && (*b)->rating > 0 && (!best || (*b)->rating > best->rating))
+			best = *b;
+	if (!best)
+		hak_panic("no source of memory in this build (CONFIG_HAKMEM_BACKEND_MMAP)");
+	ops = best->ops;
+	for_each_backend(b)
+		if ((*b)->stack)
+			ops = (*b)->stack(ops);
+	hak_backend = ops;
+}
 
 uint64_t hak_now_ms(void)
 {

@@ -97,6 +97,7 @@ void hak_init_slow(void)
 			sched_yield();
 		return;
 	}
+	hak_backend_init();
 	hak_sizeclass_init();
 	hak_free_key_init();
 	/* A second secret from the same draw as the double-free key. */

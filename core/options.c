@@ -96,6 +96,39 @@ static const struct opt_row core_options[NR_CORE_OPTS] = {
 		"learning policies: freed memory reused within this many ms is worth keeping committed" },
 };
 
+/*
+ * The registry: policies put a pointer to their descriptor in the section
+ * hak_policies (HAK_REGISTER_POLICY); the core names none.  Weak, so that
+ * a build without any policy links.
+ */
+extern const struct hak_policy *const __start_hak_policies[]
+	__attribute__((weak, visibility("hidden")));
+extern const struct hak_policy *const __stop_hak_policies[]
+	__attribute__((weak, visibility("hidden")));
+
+const struct hak_policy *hak_policy_at(int i)
+{
+	long n = __stop_hak_policies - __start_hak_policies;
+
+	return i >= 0 && i < n && i < HAK_MAX_POLICIES ? __start_hak_policies[i] : NULL;
+}
+
+const struct hak_policy *hak_policy_find(const char *name)
+{
+	for (int i = 0; hak_policy_at(i); i++)
+		if (!strcmp(hak_policy_at(i)->name, name))
+			return hak_policy_at(i);
+	return NULL;
+}
+
+int hak_policy_index(const struct hak_policy *p)
+{
+	for (int i = 0; hak_policy_at(i); i++)
+		if (hak_policy_at(i) == p)
+			return i;
+	return -1;
+}
+
 static const char *const stats_choices[] = { "none", "summary", "json", NULL };
 
 /* ---- messages ---- */
@@ -349,8 +382,8 @@ static bool find_row(const char *key, struct row_ref *r)
 
 	if (!dot)
 		return false;
-	for (int i = 0; hak_policies[i]; i++) {
-		const struct hak_policy *p = hak_policies[i];
+	for (int i = 0; hak_policy_at(i); i++) {
+		const struct hak_policy *p = hak_policy_at(i);
 
 		if (strlen(p->name) != (size_t)(dot - key) || strncmp(key, p->name, (size_t)(dot - key)))
 			continue;
@@ -386,7 +419,21 @@ bool hak_option_is_list(const char *key)
 	return find_row(key, &r) && is_list(row_type(&r));
 }
 
-static const char *const known_policies[] = { "fixed", "elo", "evo", NULL };
+/*
+ * Every policy of the source tree, built or not, as the Makefile lists
+ * policies/ ("elo evo fixed"): a name among them is one this build left
+ * out, anything else a typo.
+ */
+static bool policy_in_tree(const char *s)
+{
+	const char *w = HAK_POLICY_NAMES;
+	size_t n = strlen(s);
+
+	for (; *w; w += strcspn(w, " "), w += *w == ' ')
+		if (n && !strncmp(w, s, n) && (w[n] == ' ' || !w[n]))
+			return true;
+	return false;
+}
 
 static int set_policy(const char *s, const char *where, const char *key)
 {
@@ -399,15 +446,14 @@ static int set_policy(const char *s, const char *where, const char *key)
 		hak_opts.policy = p;
 		return 0;
 	}
-	for (int i = 0; hak_policies[i]; i++) {
+	for (int i = 0; hak_policy_at(i); i++) {
 		strncat(names, i ? ", " : "", sizeof(names) - strlen(names) - 1);
-		strncat(names, hak_policies[i]->name, sizeof(names) - strlen(names) - 1);
+		strncat(names, hak_policy_at(i)->name, sizeof(names) - strlen(names) - 1);
 	}
-	for (int i = 0; known_policies[i]; i++)
-		if (!strcmp(s, known_policies[i]))
-			return key_error(-EINVAL, where, key,
-					 "policy '%s' is not compiled into this build (available: %s)",
-					 s, names[0] ? names : "none");
+	if (policy_in_tree(s))
+		return key_error(-EINVAL, where, key,
+				 "policy '%s' is not compiled into this build (available: %s)",
+				 s, names[0] ? names : "none");
 	return key_error(-EINVAL, where, key, "unknown policy '%s' (available: %s)", s,
 			 names[0] ? names : "none");
 }
@@ -544,8 +590,8 @@ static void apply_rows(bool from_env)
 		if (v && (from_env || *v))
 			hak_option_set(row->name, v, from_env ? row->env : "default");
 	}
-	for (int i = 0; hak_policies[i]; i++) {
-		const struct hak_policy *p = hak_policies[i];
+	for (int i = 0; hak_policy_at(i); i++) {
+		const struct hak_policy *p = hak_policy_at(i);
 
 		for (int j = 0; p->params && p->params[j].name; j++) {
 			char key[96];
@@ -583,8 +629,8 @@ static bool env_is_option(const char *name, size_t len)
 	for (unsigned i = 0; i < NR_CORE_OPTS; i++)
 		if (strlen(core_options[i].env) == len && !strncmp(name, core_options[i].env, len))
 			return true;
-	for (int i = 0; hak_policies[i]; i++) {
-		const struct hak_policy *p = hak_policies[i];
+	for (int i = 0; hak_policy_at(i); i++) {
+		const struct hak_policy *p = hak_policy_at(i);
 
 		for (int j = 0; p->params && p->params[j].name; j++) {
 			env_name(p, &p->params[j], env, sizeof(env));
@@ -609,6 +655,21 @@ static void check_unknown_env(void)
 	}
 }
 
+extern const struct hak_profile_source *const __start_hak_profile_sources[]
+	__attribute__((weak, visibility("hidden")));
+extern const struct hak_profile_source *const __stop_hak_profile_sources[]
+	__attribute__((weak, visibility("hidden")));
+
+int hak_profile_load(const char *path)
+{
+	if (__stop_hak_profile_sources - __start_hak_profile_sources > 0)
+		return __start_hak_profile_sources[0]->load(path);
+	hak_config_error("HAKMEM_PROFILE",
+			 "%s: this build has no YAML support (CONFIG_HAKMEM_YAML); profile ignored",
+			 path);
+	return -EOPNOTSUPP;
+}
+
 void hak_options_init(void)
 {
 	const char *v;
@@ -629,8 +690,8 @@ unsigned hak_option_count(void)
 {
 	unsigned n = NR_CORE_OPTS;
 
-	for (int i = 0; hak_policies[i]; i++)
-		for (int j = 0; hak_policies[i]->params && hak_policies[i]->params[j].name; j++)
+	for (int i = 0; hak_policy_at(i); i++)
+		for (int j = 0; hak_policy_at(i)->params && hak_policy_at(i)->params[j].name; j++)
 			n++;
 	return n;
 }
@@ -644,8 +705,8 @@ int hak_option_describe(unsigned idx, char *buf, size_t len)
 				type_name(r->type), r->def, r->help);
 	}
 	idx -= NR_CORE_OPTS;
-	for (int i = 0; hak_policies[i]; i++) {
-		const struct hak_policy *p = hak_policies[i];
+	for (int i = 0; hak_policy_at(i); i++) {
+		const struct hak_policy *p = hak_policy_at(i);
 
 		for (int j = 0; p->params && p->params[j].name; j++, idx--) {
 			if (idx)

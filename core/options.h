@@ -57,8 +57,11 @@ struct hak_options {
 
 extern struct hak_options hak_opts;
 
-/* Compiled-in policies (core/policy.c), NULL-terminated. */
-extern const struct hak_policy *const hak_policies[];
+/*
+ * The policies that registered themselves, in link order:
+ * hak_policy_at(i) from 0 until it returns NULL (at most HAK_MAX_POLICIES).
+ */
+const struct hak_policy *hak_policy_at(int i);
 const struct hak_policy *hak_policy_find(const char *name);
 int hak_policy_index(const struct hak_policy *p);
 
@@ -97,20 +100,24 @@ unsigned hak_option_count(void);
 int hak_option_describe(unsigned i, char *buf, size_t len);
 
 /*
- * Load a YAML profile into the option table (frontends/conf_yaml.c).
- * Returns 0, or a negative errno after reporting why.  Without
- * CONFIG_HAKMEM_YAML a profile cannot be read: one line says so.
+ * A source of profiles (frontends/conf_yaml.c reads YAML): @load reads the
+ * file at @path into the option table through hak_option_set() and
+ * hak_option_set_list(), and returns 0, or a negative errno after
+ * reporting why.  It registers itself, as policies do.
  */
-#if IS_ENABLED(CONFIG_HAKMEM_YAML)
+struct hak_profile_source {
+	int (*load)(const char *path);
+};
+
+#define HAK_REGISTER_PROFILE_SOURCE(desc)					\
+	static const struct hak_profile_source *const hak_profile_entry_##desc	\
+	__attribute__((used, section("hak_profile_sources"))) = &(desc)
+
+/*
+ * Load the profile at @path through the registered source.  Without one
+ * (a build without CONFIG_HAKMEM_YAML) one line says the profile is
+ * ignored, and it returns -EOPNOTSUPP.
+ */
 int hak_profile_load(const char *path);
-#else
-static inline int hak_profile_load(const char *path)
-{
-	hak_config_error("HAKMEM_PROFILE",
-			 "%s: this build has no YAML support (CONFIG_HAKMEM_YAML); profile ignored",
-			 path);
-	return -95; /* EOPNOTSUPP */
-}
-#endif
 
 #endif /* HAK_OPTIONS_H */

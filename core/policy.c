@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/policy.c - the policy registry, the active policy's hooks, the
- * call-site table, and the decisions the large path reads.
+ * core/policy.c - the active policy's hooks, the call-site table, and the
+ * decisions the large path reads.
  *
- * The registry lists the policies compiled in (one Kconfig symbol each);
- * hak_opts.policy names the active one.  Its hooks are called through its
+ * Policies register themselves (the registry is walked in options.c, which
+ * sets hak_opts.policy to the active one).  Its hooks are called through its
  * ops table under policy_lock: a policy never needs locks of its own.  A
  * hook that is NULL gets the default documented in
  * include/hakmem_policy.h.
@@ -39,26 +39,6 @@
 #include "heap.h"
 #include "pageheap.h"
 
-extern const struct hak_policy hak_policy_fixed;
-extern const struct hak_policy hak_policy_elo;
-extern const struct hak_policy hak_policy_evo;
-
-const struct hak_policy *const hak_policies[] = {
-#if IS_ENABLED(CONFIG_HAKMEM_POLICY_FIXED)
-	&hak_policy_fixed,
-#endif
-#if IS_ENABLED(CONFIG_HAKMEM_POLICY_ELO)
-	&hak_policy_elo,
-#endif
-#if IS_ENABLED(CONFIG_HAKMEM_POLICY_EVO)
-	&hak_policy_evo,
-#endif
-	NULL
-};
-
-#define NR_POLICIES (IS_ENABLED(CONFIG_HAKMEM_POLICY_FIXED) + \
-		     IS_ENABLED(CONFIG_HAKMEM_POLICY_ELO) + IS_ENABLED(CONFIG_HAKMEM_POLICY_EVO))
-
 /* Until a policy decides otherwise: no mapping of its own below 1 TiB, and
  * blocks up to 4 MiB may wait in the fronts. */
 #define MAP_MIN_DEFAULT ((size_t)1 << 40)
@@ -85,32 +65,10 @@ static struct hak_decisions decisions;
 static struct hak_ph_stats ph_last;
 static _Atomic uint64_t decide_ms;	/* the last decide(); read without the lock */
 
-/*
- * The active policy's hooks, or NULL.  With one policy compiled in, the
- * table is named at compile time rather than loaded from @active, so the
- * link-time optimiser turns every hook call into a direct call.
- */
+/* The active policy's hooks, or NULL. */
 static inline const struct hak_policy_ops *pops(void)
 {
-	if (!active)
-		return NULL;
-	return NR_POLICIES == 1 ? hak_policies[0]->ops : active->ops;
-}
-
-const struct hak_policy *hak_policy_find(const char *name)
-{
-	for (int i = 0; hak_policies[i]; i++)
-		if (!strcmp(hak_policies[i]->name, name))
-			return hak_policies[i];
-	return NULL;
-}
-
-int hak_policy_index(const struct hak_policy *p)
-{
-	for (int i = 0; hak_policies[i]; i++)
-		if (hak_policies[i] == p)
-			return i;
-	return -1;
+	return active ? active->ops : NULL;
 }
 
 void hak_policy_lock(void)
@@ -193,14 +151,6 @@ size_t hak_policy_map_min(void)
 	return atomic_load_explicit(&map_min, memory_order_relaxed);
 }
 
-static void policy_exit(void)
-{
-	pthread_mutex_lock(&policy_lock);
-	if (pops() && pops()->exit)
-		pops()->exit(active_state);
-	pthread_mutex_unlock(&policy_lock);
-}
-
 void hak_policy_init(void)
 {
 	int idx;
@@ -237,8 +187,6 @@ void hak_policy_init(void)
 	pthread_mutex_lock(&policy_lock);
 	decide();
 	pthread_mutex_unlock(&policy_lock);
-	if (active && pops()->exit)
-		atexit(policy_exit);
 }
 
 /* ---- call sites ---- */

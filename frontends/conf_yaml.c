@@ -26,6 +26,8 @@
  * and skipped, the others still apply.  Events are never built into a tree,
  * so aliases cannot expand: they and anchors are refused.
  *
+ * It registers itself as the profile source (HAK_REGISTER_PROFILE_SOURCE):
+ * the core loads HAKMEM_PROFILE through it without naming this file.
  * Runs once, inside hak_init(), after the allocator is usable: libyaml's
  * malloc calls are served by hakmem itself.  No stdio here, so no lock of
  * the C library is taken and nothing is buffered.
@@ -701,7 +703,7 @@ static void parser_done(struct loader *ld)
 	ld->parser_live = false;
 }
 
-int hak_profile_load(const char *path)
+static int yaml_load(const char *path)
 {
 	struct loader *ld;
 	int status;
@@ -736,3 +738,6 @@ int hak_profile_load(const char *path)
 	free(ld);
 	return status;
 }
+
+const struct hak_profile_source hak_profile_yaml = { .load = yaml_load };
+HAK_REGISTER_PROFILE_SOURCE(hak_profile_yaml);

@@ -3,9 +3,15 @@
  * hakmem_backend.h - where memory comes from.
  *
  * The core never calls the OS itself: every page it uses is reserved,
- * committed, decommitted and released through one struct hak_backend_ops.
- * Backends are plain tables of functions; a decorator (fault injection,
- * statistics) holds a parent backend and forwards to it.
+ * decommitted and released through one struct hak_backend_ops.  Reserved
+ * memory is usable at once, and decommitted pages come back on touch: the
+ * core never commits, so a backend must give memory that faults in (or is
+ * always there).
+ *
+ * Backends register themselves (HAK_REGISTER_BACKEND, below); the core
+ * names none.  It runs on the highest-rated source of memory, with every
+ * registered decorator (fault injection, statistics) stacked over it in
+ * link order: a decorator is handed the backend below it and forwards to it.
  *
  * Context for every op: slow paths only, any thread, no locks held by the
  * caller that the backend could need.  An op may not call malloc.  Error
@@ -17,31 +23,22 @@
 #include <stddef.h>
 
 /* Capability bits: what the core may rely on. */
-#define HAK_BACKEND_LAZY_COMMIT   (1u << 0) /* reserved memory is usable at once; pages fault in on touch */
-#define HAK_BACKEND_CAN_RETURN    (1u << 1) /* decommit really gives pages back (RSS falls) */
-#define HAK_BACKEND_ZEROED        (1u << 2) /* fresh and recommitted memory reads as zero */
-#define HAK_BACKEND_HUGE_PAGES    (1u << 3) /* may back regions with huge pages */
+#define HAK_BACKEND_CAN_RETURN    (1u << 0) /* decommit really gives pages back (RSS falls) */
+#define HAK_BACKEND_ZEROED        (1u << 1) /* fresh and recommitted memory reads as zero */
 
 struct hak_backend_ops {
-	/** @name: short name for messages and the stats dump. */
+	/** @name: short name, how the registry finds it (hak_backend_find). */
 	const char *name;
 	/** @caps: HAK_BACKEND_* bits. */
 	unsigned caps;
 	/**
 	 * @reserve: reserve @size bytes of address space aligned to @align
 	 * (a power of two, at least the page size).  @size is a multiple
-	 * of the page size.  With HAK_BACKEND_LAZY_COMMIT the range is
-	 * also committed.  Returns the start, or NULL (errno untouched by
-	 * contract: the core sets ENOMEM itself).
+	 * of the page size.  The range is usable at once.  Returns the
+	 * start, or NULL (errno untouched by contract: the core sets ENOMEM
+	 * itself).
 	 */
 	void *(*reserve)(size_t size, size_t align);
-	/**
-	 * @commit: make [@addr, @addr + @size) usable after a decommit.
-	 * Page-aligned arguments.  Returns 0 or a negative errno.  NULL
-	 * when the backend has HAK_BACKEND_LAZY_COMMIT: decommitted pages
-	 * come back on touch.
-	 */
-	int (*commit)(void *addr, size_t size);
 	/**
 	 * @decommit: give the pages of [@addr, @addr + @size) back while
 	 * keeping the range reserved; contents are lost (read as zero when
@@ -76,8 +73,7 @@ struct hak_backend_ops {
 	 * @huge: ask for [@addr, @addr + @size), inside a range obtained
 	 * from @reserve, to be backed by huge pages where the system can
 	 * (a hint: transparent huge pages on Linux).  Page-aligned
-	 * arguments.  Returns 0 or a negative errno.  NULL: no huge pages
-	 * (and no HAK_BACKEND_HUGE_PAGES).
+	 * arguments.  Returns 0 or a negative errno.  NULL: no huge pages.
 	 */
 	int (*huge)(void *addr, size_t size);
 	/**
@@ -97,5 +93,24 @@ struct hak_backend_ops {
 	 */
 	long (*resident)(const void *addr, size_t size);
 };
+
+/* A backend's entry in the registry. */
+struct hak_backend {
+	/* A source of memory, or NULL for a decorator. */
+	const struct hak_backend_ops *ops;
+	/* The core runs on the source rated highest; 0: never chosen. */
+	int rating;
+	/*
+	 * A decorator: the ops to run on, forwarding to @below.  Called
+	 * once, when the allocator starts, before any memory is reserved.
+	 */
+	const struct hak_backend_ops *(*stack)(const struct hak_backend_ops *below);
+};
+
+/* Put a backend in the registry (section hak_backends; as HAK_REGISTER_POLICY). */
+#define HAK_REGISTER_BACKEND(id, ...)						\
+	static const struct hak_backend hak_backend_entry_##id = { __VA_ARGS__ };	\
+	static const struct hak_backend *const hak_backend_ptr_##id		\
+	__attribute__((used, section("hak_backends"))) = &hak_backend_entry_##id
 
 #endif /* HAKMEM_BACKEND_H */

@@ -38,7 +38,8 @@
  *
  * A policy is one file under policies/, behind its own Kconfig symbol; its
  * functions are static and its one exported symbol is its struct
- * hak_policy descriptor.  It includes only this header.
+ * hak_policy descriptor, which it registers with HAK_REGISTER_POLICY (the
+ * core names no policy).  It includes only this header.
  */
 #ifndef HAKMEM_POLICY_H
 #define HAKMEM_POLICY_H
@@ -229,7 +230,7 @@ struct hak_param {
 
 /* What the core lends a policy. */
 struct hak_policy_env {
-	/* Zeroed memory from the backend; never freed before exit(). */
+	/* Zeroed memory from the backend, never freed: the state dies with the process. */
 	void *(*meta_alloc)(size_t size);
 	/* Seed for the policy's own RNG (option policy.seed). */
 	uint64_t seed;
@@ -258,12 +259,6 @@ struct hak_policy_ops {
 	 * NULL: nothing to set up.
 	 */
 	int (*init)(void *state, const struct hak_policy_env *env);
-	/**
-	 * @exit: the process is exiting (after the statistics are dumped);
-	 * the last call the policy gets.  May write nothing but its state.
-	 * NULL: none.
-	 */
-	void (*exit)(void *state);
 	/**
 	 * @decide: the decay, mapping and front decisions, from what the
 	 * page heap did since the previous call.  Called once after init()
@@ -306,6 +301,16 @@ struct hak_policy {
 	size_t state_size;
 	const struct hak_policy_ops *ops;
 };
+
+/*
+ * Put @desc in the registry: a pointer to it goes into the section
+ * hak_policies, which the core walks between the linker's
+ * __start_hak_policies and __stop_hak_policies, as the kernel walks its
+ * initcalls.  Policies are listed in link order.
+ */
+#define HAK_REGISTER_POLICY(desc)						\
+	static const struct hak_policy *const hak_policy_entry_##desc		\
+	__attribute__((used, section("hak_policies"))) = &(desc)
 
 /*
  * Formatting for report(): "key=value" words into a fixed buffer, without

@@ -263,3 +263,4 @@ const struct hak_policy hak_policy_elo = {
 	.state_size = sizeof(struct elo_state),
 	.ops = &elo_ops,
 };
+HAK_REGISTER_POLICY(hak_policy_elo);

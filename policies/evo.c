@@ -324,3 +324,4 @@ const struct hak_policy hak_policy_evo = {
 	.state_size = sizeof(struct evo_state),
 	.ops = &evo_ops,
 };
+HAK_REGISTER_POLICY(hak_policy_evo);

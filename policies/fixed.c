@@ -81,3 +81,4 @@ const struct hak_policy hak_policy_fixed = {
 	.state_size = sizeof(struct fixed_state),
 	.ops = &fixed_ops,
 };
+HAK_REGISTER_POLICY(hak_policy_fixed);

@@ -25,14 +25,10 @@ KNOWN="
 large bigcache
 large policy
 bigcache policy
-options policy
 superslab stats
 pageheap stats
 heap stats
 large stats
-options @frontends
-base @backends
-policy @policies
 "
 
 [ -d "$objdir/core" ] || {

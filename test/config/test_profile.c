@@ -637,8 +637,8 @@ static const char *first_difference(const struct hak_options *a, const struct ha
 		return "pageheap.huge_pages";
 	if (a->break_even_ms != b->break_even_ms)
 		return "pageheap.break_even_ms";
-	for (int i = 0; hak_policies[i]; i++) {
-		const struct hak_policy *p = hak_policies[i];
+	for (int i = 0; hak_policy_at(i); i++) {
+		const struct hak_policy *p = hak_policy_at(i);
 
 		for (int j = 0; p->params && p->params[j].name; j++) {
 			if (same_value(p->params[j].type, &a->params[i][j], &b->params[i][j]))
@@ -1518,8 +1518,8 @@ static int show_options(void)
 	       hak_opts.policy ? hak_opts.policy->name : "none", hak_opts.purge_delay_ms,
 	       hak_opts.span_max, hak_opts.epoch_events, hak_opts.sites, hak_opts.max_dirty,
 	       hak_opts.huge_pages, hak_opts.break_even_ms);
-	for (int i = 0; hak_policies[i]; i++) {
-		const struct hak_policy *p = hak_policies[i];
+	for (int i = 0; hak_policy_at(i); i++) {
+		const struct hak_policy *p = hak_policy_at(i);
 
 		for (int j = 0; p->params && p->params[j].name; j++) {
 			printf(" %s.%s=", p->name, p->params[j].name);

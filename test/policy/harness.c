@@ -174,8 +174,6 @@ struct harness *h_create(const struct hak_policy *pol, uint64_t seed)
 
 void h_destroy(struct harness *h)
 {
-	if (h->started && h->pol->ops->exit)
-		h->pol->ops->exit(h->state);
 	for (unsigned i = 0; i < h->nmeta; i++)
 		free(h->meta[i]);
 	free(h->state);

@@ -45,12 +45,12 @@ START_TEST(registry_finds_compiled_in_policies)
 		ck_assert_ptr_eq(p, all[i].desc);
 		ck_assert_str_eq(p->name, all[i].name);
 		ck_assert_int_ge(hak_policy_index(p), 0);
-		ck_assert_ptr_eq(hak_policies[hak_policy_index(p)], p);
+		ck_assert_ptr_eq(hak_policy_at(hak_policy_index(p)), p);
 		listed++;
 	}
-	for (unsigned i = 0; hak_policies[i]; i++)
+	for (unsigned i = 0; hak_policy_at(i); i++)
 		ck_assert_uint_lt(i, listed);
-	ck_assert_ptr_null(hak_policies[listed]);
+	ck_assert_ptr_null(hak_policy_at(listed));
 	ck_assert_ptr_null(hak_policy_find("nope"));
 	ck_assert_ptr_null(hak_policy_find(""));
 	ck_assert_ptr_null(hak_policy_find("ELO"));
@@ -175,8 +175,8 @@ END_TEST
 
 START_TEST(schema_defaults_parse_and_lie_in_range)
 {
-	for (unsigned i = 0; hak_policies[i]; i++) {
-		const struct hak_policy *p = hak_policies[i];
+	for (unsigned i = 0; hak_policy_at(i); i++) {
+		const struct hak_policy *p = hak_policy_at(i);
 		unsigned n = 0;
 
 		ck_assert_ptr_nonnull(p->name);
@@ -326,10 +326,10 @@ static void mixed_run(const struct hak_policy *pol, uint64_t seed,
 
 START_TEST(every_policy_survives_a_long_mixed_run)
 {
-	for (unsigned i = 0; hak_policies[i]; i++) {
-		mixed_run(hak_policies[i], 1, 100, 100);
-		mixed_run(hak_policies[i], 2, 0, 1);
-		mixed_run(hak_policies[i], 3, 60000, 3600000);
+	for (unsigned i = 0; hak_policy_at(i); i++) {
+		mixed_run(hak_policy_at(i), 1, 100, 100);
+		mixed_run(hak_policy_at(i), 2, 0, 1);
+		mixed_run(hak_policy_at(i), 3, 60000, 3600000);
 	}
 }
 END_TEST
@@ -337,8 +337,8 @@ END_TEST
 /* init with the defaults, and the first decide() right after it. */
 START_TEST(every_policy_starts_with_its_defaults)
 {
-	for (unsigned i = 0; hak_policies[i]; i++) {
-		struct harness *h = h_create(hak_policies[i], 7);
+	for (unsigned i = 0; hak_policy_at(i); i++) {
+		struct harness *h = h_create(hak_policy_at(i), 7);
 
 		ck_assert_int_eq(h_start(h), 0);
 		ck_assert_uint_eq(h->decides, 1);

@@ -32,6 +32,10 @@
 
 #if IS_ENABLED(CONFIG_HAKMEM_BACKEND_FAULT)
 
+/* The fault-injecting backend's hooks for tests (backends/fault.c). */
+void hak_fault_arm(unsigned after, unsigned count);
+unsigned long hak_fault_calls(void);
+
 /* Every large entry point fails cleanly while reservations fail. */
 START_TEST(large_requests_fail_with_enomem)
 {

@@ -34,6 +34,9 @@
 #define UNIT HAK_PH_UNIT
 #define MiB ((size_t)1 << 20)
 
+/* The fault-injecting backend's hook for tests (backends/fault.c). */
+void hak_fault_arm(unsigned after, unsigned count);
+
 static const char site;
 
 /* A run for @units units, its header filled as large.c would. */
