@@ -341,6 +341,21 @@ $(outdir)/test/%: test/%.c $(outdir)/libhakmem.so $(autoconf-h)
 		-L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
 		-Wl,-rpath,$(abspath $(outdir)) $(CHECK_LIBS)
 
+# docs/options.md's option tables come from the option list and the
+# policies' schemas, through a program built with every policy of the
+# tree whatever this configuration holds: "make options-doc" rewrites
+# them, and runtests fails while they are stale.
+gen-options := $(outdir)/scripts/gen-options-doc
+$(gen-options): scripts/gen-options-doc.c $(wildcard policies/*.c) core/options.h \
+		include/hakmem_policy.h $(autoconf-h)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 $(CFLAGS) -Wall -Wextra $(hak-cppflags) -o $@ $(filter %.c,$^)
+
+PHONY += options-doc
+options-doc: $(gen-options)
+	$(Q)sh scripts/options-doc.sh $(gen-options) docs/options.md
+
 # "make runtests" runs this configuration's test programs and sums them
 # up; "make test" calls it once per configuration with a shared results
 # file and prints one summary at the end.
@@ -351,13 +366,15 @@ endif
 export CK_FORK ?= yes
 
 PHONY += runtests
-runtests: libs tests
+runtests: libs tests $(gen-options)
 	$(if $(runtests-alone),@rm -f $(TEST_RESULTS))
 	$(if $(skipped-tests),@echo "  SKIP    $(patsubst $(outdir)/test/%,%,$(skipped-tests))" \
 		"(no malloc replacement in this configuration)")
 	$(Q)for t in $(test-bins); do \
 		TIMEOUT=$(TEST_TIMEOUT) sh scripts/run-test.sh $(TEST_RESULTS) $$t.log $$t; \
 	done
+	$(Q)sh scripts/run-test.sh $(TEST_RESULTS) $(outdir)/test/options-doc.log \
+		scripts/options-doc.sh $(gen-options) docs/options.md --check
 	$(if $(runtests-alone),$(Q)sh scripts/test-summary.sh $(TEST_RESULTS))
 
 # ---------------------------------------------------------------------------
@@ -456,7 +473,7 @@ endif
 PHONY += clean distclean
 clean:
 	$(call msg-raw,CLEAN,$(outdir))
-	$(Q)rm -rf $(addprefix $(outdir)/,core policies backends frontends test tools) \
+	$(Q)rm -rf $(addprefix $(outdir)/,core policies backends frontends scripts test tools) \
 		$(outdir)/libhakmem.so $(outdir)/libhakmem.a $(outdir)/hakmem.o \
 		$(outdir)/test-results
 
@@ -490,6 +507,7 @@ help:
 	@echo '  libs               - libhakmem.so and libhakmem.a only'
 	@echo '  tools              - tools/*.c (benchmarks; not linked with hakmem)'
 	@echo '  tests              - build the test programs without running them'
+	@echo '  options-doc        - rewrite the option tables of docs/options.md'
 	@echo '  fuzzers            - build the libFuzzer targets of test/fuzz/ (CC=clang)'
 	@echo '  install            - install headers, libraries and tools/hakmem'
 	@echo '                       into $$(DESTDIR)$$(PREFIX) (PREFIX=$(PREFIX))'

@@ -22,11 +22,7 @@
 #include "internal.h"
 #include "backend.h"
 
-/* Weak: a build without any backend still links, and says so at start. */
-extern const struct hak_backend *const __start_hak_backends[]
-	__attribute__((weak, visibility("hidden")));
-extern const struct hak_backend *const __stop_hak_backends[]
-	__attribute__((weak, visibility("hidden")));
+HAK_SECTION_BOUNDS(const struct hak_backend *, hak_backends);
 
 const struct hak_backend_ops *hak_backend __hak_read_mostly;
 

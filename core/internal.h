@@ -47,6 +47,12 @@
 #define __hak_read_mostly \
 	__attribute__((aligned(HAK_CACHELINE), section(".data.hak_read_mostly")))
 
+/* The linker's bounds of a registry section (HAK_REGISTER_*); weak, so
+ * that a build where nothing registered in it links, with an empty walk. */
+#define HAK_SECTION_BOUNDS(type, sec)							\
+	extern type const __start_##sec[] __attribute__((weak, visibility("hidden")));	\
+	extern type const __stop_##sec[] __attribute__((weak, visibility("hidden")))
+
 #define HAK_ALIGN_UP(x, a)   (((x) + ((a) - 1)) & ~((uintptr_t)(a) - 1))
 #define HAK_ALIGN_DOWN(x, a) ((x) & ~((uintptr_t)(a) - 1))
 

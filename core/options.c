@@ -3,9 +3,10 @@
  * core/options.c - the option table, its parsers, and the order in which
  * defaults, the YAML profile and the environment are applied.
  *
- * Core options are the rows of core_options[]; each compiled-in policy
- * contributes "<policy>.<param>" rows from its schema.  Every value is
- * parsed into a struct hak_param_value, checked against the row's range,
+ * Core options are the rows of core_options[], made from their list
+ * (HAK_OPTIONS, options.h) like everything else about them; each
+ * registered policy adds "<policy>.<param>" rows from its schema.  Every
+ * value is parsed into a struct hak_param_value, checked against the row's range,
  * and only then stored, so a bad setting leaves the old value in place.
  *
  * Runs during hak_init() (first use of the allocator), single-threaded by
@@ -24,87 +25,29 @@
 #include "options.h"
 
 /* Usable values before hak_options_init() runs (the core reads some early). */
-struct hak_options hak_opts __hak_read_mostly = {
-	.purge_delay_ms = CONFIG_HAKMEM_PURGE_DELAY_MS,
-	.epoch_events = CONFIG_HAKMEM_POLICY_EPOCH,
-	.sites = CONFIG_HAKMEM_SITES,
-	.span_max = (size_t)1 << 20,
-	.max_dirty = (size_t)1 << 30,
-	.huge_pages = (size_t)4 << 20,
-	.break_even_ms = CONFIG_HAKMEM_PURGE_DELAY_MS,
-};
+#define OPT_INIT(id, key, env, type, ctype, field, def, ...) .field = HAK_OPT_DEF_NUM(def),
+struct hak_options hak_opts __hak_read_mostly = { HAK_OPTIONS(OPT_INIT) };
 
-#define STR2(x) #x
-#define STR(x) STR2(x)
-#define TIB ((double)(1ULL << 40))
-
-enum core_opt {
-	OPT_POLICY,
-	OPT_STRICT,
-	OPT_STATS,
-	OPT_SEED,
-	OPT_PURGE_DELAY,
-	OPT_SPAN_MAX,
-	OPT_EPOCH,
-	OPT_SITES,
-	OPT_MAX_DIRTY,
-	OPT_HUGE_PAGES,
-	OPT_BREAK_EVEN,
-	NR_CORE_OPTS
-};
+#define OPT_ID(id, ...) OPT_##id,
+enum core_opt { HAK_OPTIONS(OPT_ID) NR_CORE_OPTS };
 
 struct opt_row {
 	const char *name;
 	const char *env;
 	enum hak_opt_type type;
-	const char *def;
+	double def;		/* the default, but for a CHOICE's: */
+	const char *word;	/* a CHOICE's default word */
 	double min, max;
 	const char *help;
 };
 
-static const struct opt_row core_options[NR_CORE_OPTS] = {
-	[OPT_POLICY] = { "policy", "HAKMEM_POLICY", HAK_OPT_CHOICE,
-		CONFIG_HAKMEM_POLICY_DEFAULT, 0, 0,
-		"policy for blocks above the small limit (a compiled-in one)" },
-	[OPT_STRICT] = { "strict", "HAKMEM_STRICT", HAK_OPT_BOOL, "false", 0, 1,
-		"stop the program at start on any configuration error" },
-	[OPT_STATS] = { "stats", "HAKMEM_STATS", HAK_OPT_CHOICE, "none", 0, 0,
-		"statistics printed at exit: none, summary or json (HAKMEM_STATS_FILE: where)" },
-	[OPT_SEED] = { "seed", "HAKMEM_SEED", HAK_OPT_INT, "1", 0, 9.2e18,
-		"seed of the policies' random choices" },
-	[OPT_PURGE_DELAY] = { "purge.delay_ms", "HAKMEM_PURGE_DELAY_MS", HAK_OPT_INT,
-		STR(CONFIG_HAKMEM_PURGE_DELAY_MS), 0, 60000,
-		"ms free memory stays committed before it is returned to the OS (free slabs; "
-		"the page heap's decay under the fixed policy)" },
-	[OPT_SPAN_MAX] = { "large.span_max", "HAKMEM_LARGE_SPAN_MAX", HAK_OPT_SIZE,
-		"1MiB", 0, 1048576,
-		"requests up to this size are carved from superslab spans" },
-	[OPT_EPOCH] = { "policy.epoch", "HAKMEM_POLICY_EPOCH", HAK_OPT_INT,
-		STR(CONFIG_HAKMEM_POLICY_EPOCH), 1, 1000000,
-		"large-block events between two learning steps of the policy" },
-	[OPT_SITES] = { "policy.sites", "HAKMEM_POLICY_SITES", HAK_OPT_INT,
-		STR(CONFIG_HAKMEM_SITES), 1, CONFIG_HAKMEM_SITES,
-		"call sites of large blocks the site table tells apart" },
-	[OPT_MAX_DIRTY] = { "pageheap.max_dirty", "HAKMEM_PAGEHEAP_MAX_DIRTY", HAK_OPT_SIZE,
-		"1GiB", 0, TIB,
-		"most freed large-block memory kept committed at once (the oldest goes back first)" },
-	[OPT_HUGE_PAGES] = { "pageheap.huge_pages", "HAKMEM_PAGEHEAP_HUGE_PAGES", HAK_OPT_SIZE,
-		"4MiB", 0, TIB,
-		"blocks of at least this size get transparent huge pages (0: never)" },
-	[OPT_BREAK_EVEN] = { "pageheap.break_even_ms", "HAKMEM_PAGEHEAP_BREAK_EVEN_MS", HAK_OPT_INT,
-		STR(CONFIG_HAKMEM_PURGE_DELAY_MS), 0, 3600000,
-		"learning policies: freed memory reused within this many ms is worth keeping committed" },
-};
+#define OPT_ROW(id, key, env, type, ctype, field, def, min, max, help) \
+	[OPT_##id] = { key, env, HAK_OPT_##type, HAK_OPT_DEF_NUM(def), HAK_OPT_DEF_WORD(def), \
+		       min, max, help },
+static const struct opt_row core_options[NR_CORE_OPTS] = { HAK_OPTIONS(OPT_ROW) };
 
-/*
- * The registry: policies put a pointer to their descriptor in the section
- * hak_policies (HAK_REGISTER_POLICY); the core names none.  Weak, so that
- * a build without any policy links.
- */
-extern const struct hak_policy *const __start_hak_policies[]
-	__attribute__((weak, visibility("hidden")));
-extern const struct hak_policy *const __stop_hak_policies[]
-	__attribute__((weak, visibility("hidden")));
+/* The policy registry: policies register themselves (HAK_REGISTER_POLICY). */
+HAK_SECTION_BOUNDS(const struct hak_policy *, hak_policies);
 
 const struct hak_policy *hak_policy_at(int i)
 {
@@ -458,18 +401,18 @@ static int set_policy(const char *s, const char *where, const char *key)
 			 names[0] ? names : "none");
 }
 
+/* A row of each type stores the member of @v its parser fills. */
+#define OPT_SET_BOOL(field) hak_opts.field = v->b
+#define OPT_SET_INT(field) hak_opts.field = v->i
+#define OPT_SET_SIZE(field) hak_opts.field = v->size
+#define OPT_SET_CHOICE(field) (void)0	/* set_policy(), and the stats words */
+#define OPT_SET(id, key, env, type, ctype, field, ...) \
+	case OPT_##id: OPT_SET_##type(field); break;
+
 static int set_core(enum core_opt o, const struct hak_param_value *v)
 {
 	switch (o) {
-	case OPT_STRICT: hak_opts.strict = v->b; break;
-	case OPT_SEED: hak_opts.seed = (uint64_t)v->i; break;
-	case OPT_PURGE_DELAY: hak_opts.purge_delay_ms = (unsigned)v->i; break;
-	case OPT_SPAN_MAX: hak_opts.span_max = v->size; break;
-	case OPT_EPOCH: hak_opts.epoch_events = (unsigned)v->i; break;
-	case OPT_SITES: hak_opts.sites = (unsigned)v->i; break;
-	case OPT_MAX_DIRTY: hak_opts.max_dirty = v->size; break;
-	case OPT_HUGE_PAGES: hak_opts.huge_pages = v->size; break;
-	case OPT_BREAK_EVEN: hak_opts.break_even_ms = (unsigned)v->i; break;
+	HAK_OPTIONS(OPT_SET)
 	default:
 		break;
 	}
@@ -578,6 +521,22 @@ static void env_name(const struct hak_policy *p, const struct hak_param *param, 
 		buf[i] = (char)toupper((unsigned char)buf[i]);
 }
 
+/* The default of core option @r, as a profile would write it. */
+static const char *row_default(const struct opt_row *r, char *buf, size_t len)
+{
+	struct hak_report b = { buf, len, 0 };
+
+	if (r->word)
+		return r->word;
+	if (r->type == HAK_OPT_BOOL)
+		return r->def ? "true" : "false";
+	if (r->type == HAK_OPT_SIZE)
+		hak_report_size(&b, (size_t)r->def);
+	else
+		snprintf(buf, len, "%.0f", r->def);
+	return buf;
+}
+
 /* Apply every row: its default (where == NULL) or its environment variable. */
 static void apply_rows(bool from_env)
 {
@@ -585,7 +544,7 @@ static void apply_rows(bool from_env)
 
 	for (unsigned i = 0; i < NR_CORE_OPTS; i++) {
 		const struct opt_row *row = &core_options[i];
-		const char *v = from_env ? getenv(row->env) : row->def;
+		const char *v = from_env ? getenv(row->env) : row_default(row, where, sizeof(where));
 
 		if (v && (from_env || *v))
 			hak_option_set(row->name, v, from_env ? row->env : "default");
@@ -655,10 +614,7 @@ static void check_unknown_env(void)
 	}
 }
 
-extern const struct hak_profile_source *const __start_hak_profile_sources[]
-	__attribute__((weak, visibility("hidden")));
-extern const struct hak_profile_source *const __stop_hak_profile_sources[]
-	__attribute__((weak, visibility("hidden")));
+HAK_SECTION_BOUNDS(const struct hak_profile_source *, hak_profile_sources);
 
 int hak_profile_load(const char *path)
 {
@@ -700,9 +656,10 @@ int hak_option_describe(unsigned idx, char *buf, size_t len)
 {
 	if (idx < NR_CORE_OPTS) {
 		const struct opt_row *r = &core_options[idx];
+		char def[32];
 
 		return snprintf(buf, len, "%s\t%s\t%s\tdefault %s\t%s", r->name, r->env,
-				type_name(r->type), r->def, r->help);
+				type_name(r->type), row_default(r, def, sizeof(def)), r->help);
 	}
 	idx -= NR_CORE_OPTS;
 	for (int i = 0; hak_policy_at(i); i++) {

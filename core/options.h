@@ -36,24 +36,59 @@ enum hak_opt_type {
 #define HAK_MAX_POLICIES 8
 #define HAK_MAX_POLICY_PARAMS 16
 
-/* The values in force.  Written only by hak_options_init(). */
 enum hak_stats_mode { HAK_STATS_NONE, HAK_STATS_SUMMARY, HAK_STATS_JSON };
 
+/*
+ * The core options, one row each, the only place an option is written:
+ * X(id, key, environment, type, C type, field, default, min, max, help).
+ * It makes the option table (options.c), the fields of struct hak_options
+ * and their values before start-up, and the table of docs/options.md
+ * (scripts/gen-options-doc.c).  A CHOICE's default is a word, any other a
+ * number (sizes in bytes); docs show a Kconfig symbol by its name.
+ */
+#define HAK_OPTIONS(X) \
+	X(POLICY, "policy", "HAKMEM_POLICY", CHOICE, const struct hak_policy *, policy, \
+	  CONFIG_HAKMEM_POLICY_DEFAULT, 0, 0, \
+	  "the policy that decides for blocks above the small limit (a compiled-in one)") \
+	X(STRICT, "strict", "HAKMEM_STRICT", BOOL, bool, strict, 0, 0, 1, \
+	  "stop the program at start, with exit status 1, on any configuration error") \
+	X(STATS, "stats", "HAKMEM_STATS", CHOICE, int, stats, "none", 0, 0, \
+	  "statistics printed at exit: none, summary or json, to stderr or to the file " \
+	  "HAKMEM_STATS_FILE names; needs CONFIG_HAKMEM_STATS (docs/stats.md)") \
+	X(SEED, "seed", "HAKMEM_SEED", INT, uint64_t, seed, 1, 0, 9.2e18, \
+	  "seed of the policies' random choices (evo's mutations), so runs are reproducible") \
+	X(PURGE_DELAY, "purge.delay_ms", "HAKMEM_PURGE_DELAY_MS", INT, unsigned, purge_delay_ms, \
+	  CONFIG_HAKMEM_PURGE_DELAY_MS, 0, 60000, "ms freed memory stays committed before it goes " \
+	  "back to the OS: free slabs always; the page heap's under fixed; where elo and evo start") \
+	X(SPAN_MAX, "large.span_max", "HAKMEM_LARGE_SPAN_MAX", SIZE, size_t, span_max, 1 << 20, \
+	  0, 1 << 20, "requests up to this size are carved from superslab slabs, with no system call") \
+	X(EPOCH, "policy.epoch", "HAKMEM_POLICY_EPOCH", INT, unsigned, epoch_events, \
+	  CONFIG_HAKMEM_POLICY_EPOCH, 1, 1000000, "large-block events between two learning steps " \
+	  "(tick) of the policy, each followed by a decision") \
+	X(SITES, "policy.sites", "HAKMEM_POLICY_SITES", INT, unsigned, sites, CONFIG_HAKMEM_SITES, \
+	  1, CONFIG_HAKMEM_SITES, "call sites of large blocks the site table tells apart (more share)") \
+	X(MAX_DIRTY, "pageheap.max_dirty", "HAKMEM_PAGEHEAP_MAX_DIRTY", SIZE, size_t, max_dirty, \
+	  1ull << 30, 0, 1ull << 40, "the most freed large-block memory kept committed at once; " \
+	  "past it the oldest goes back to the OS first, whatever the delay") \
+	X(HUGE_PAGES, "pageheap.huge_pages", "HAKMEM_PAGEHEAP_HUGE_PAGES", SIZE, size_t, huge_pages, \
+	  4ull << 20, 0, 1ull << 40, "blocks of at least this size get transparent huge pages " \
+	  "where the backend has them; 0: never") \
+	X(BREAK_EVEN, "pageheap.break_even_ms", "HAKMEM_PAGEHEAP_BREAK_EVEN_MS", INT, unsigned, \
+	  break_even_ms, CONFIG_HAKMEM_PURGE_DELAY_MS, 0, 3600000, "learning policies: keeping " \
+	  "freed memory this long costs as much as faulting it in again after it went back")
+
+/* A row's default as a number (0 for a CHOICE) and as a word (NULL unless a CHOICE). */
+#define HAK_OPT_DEF_NUM(def) _Generic((def), char *: 0, default: (def))
+#define HAK_OPT_DEF_WORD(def) _Generic((def), char *: (def), default: (const char *)0)
+
+/* The values in force.  Written only by hak_options_init(). */
+#define HAK_OPT_FIELD(id, key, env, type, ctype, field, ...) ctype field;
 struct hak_options {
-	const struct hak_policy *policy;	/* "policy" */
-	bool strict;				/* "strict" */
-	int stats;				/* "stats": enum hak_stats_mode */
-	uint64_t seed;				/* "seed" */
-	unsigned purge_delay_ms;		/* "purge.delay_ms" */
-	size_t span_max;			/* "large.span_max" */
-	unsigned epoch_events;			/* "policy.epoch" */
-	unsigned sites;				/* "policy.sites" */
-	size_t max_dirty;			/* "pageheap.max_dirty" */
-	size_t huge_pages;			/* "pageheap.huge_pages" */
-	unsigned break_even_ms;			/* "pageheap.break_even_ms" */
+	HAK_OPTIONS(HAK_OPT_FIELD)
 	/* Parameters of every compiled-in policy, in schema order. */
 	struct hak_param_value params[HAK_MAX_POLICIES][HAK_MAX_POLICY_PARAMS];
 };
+#undef HAK_OPT_FIELD
 
 extern struct hak_options hak_opts;
 

@@ -27,55 +27,41 @@
 
 #include "internal.h"
 
-enum hak_stat {
-	HAK_STAT_ALLOC_FAST,		/* alloc.small.fast */
-	HAK_STAT_REFILL,		/* alloc.small.refill */
-	HAK_STAT_REFILL_REMOTE,		/* refill.remote_collected */
-	HAK_STAT_REFILL_BUMP,		/* refill.bump */
-	HAK_STAT_REFILL_PARTIAL,	/* refill.partial */
-	HAK_STAT_REFILL_ADOPTED,	/* refill.adopted */
-	HAK_STAT_REFILL_EMPTY,		/* refill.empty_cache */
-	HAK_STAT_REFILL_POOL,		/* refill.pool */
-	HAK_STAT_REFILL_ROTATED,	/* refill.rotated */
-	HAK_STAT_LARGE_ALLOC,		/* alloc.large */
-	HAK_STAT_LARGE_SPAN,		/* alloc.large.span */
-	HAK_STAT_LARGE_MAPPED,		/* alloc.large.mapped */
-	HAK_STAT_LARGE_HEAP,		/* alloc.large.heap */
-	HAK_STAT_LARGE_FRONT,		/* alloc.large.bigcache */
-	HAK_STAT_FREE_FAST,		/* free.local.fast */
-	HAK_STAT_FREE_TAIL,		/* free.local.tail */
-	HAK_STAT_FREE_SLOW,		/* free.local.slow */
-	HAK_STAT_REMOTE_FREE,		/* free.remote */
-	HAK_STAT_LARGE_FREED,		/* free.large */
-	HAK_STAT_LARGE_KEPT,		/* free.large.bigcache */
-	HAK_STAT_LARGE_RELEASED,	/* free.large.released */
-	HAK_STAT_REMOTE_COLLECTED,	/* remote.collected_blocks */
-	HAK_STAT_EARLY_CURRENT,		/* early.emptied_current */
-	HAK_STAT_EARLY_RETIRE_RACE,	/* early.retire_raced */
-	HAK_STAT_EARLY_ADOPT_LOST,	/* early.adopt_lost */
-	HAK_STAT_REALLOC_INPLACE,	/* realloc.in_place */
-	HAK_STAT_REALLOC_MOVED,		/* realloc.moved */
-	HAK_STAT_REALLOC_REMAPPED,	/* realloc.remapped */
-	HAK_STAT_ZERO_BACK,		/* calloc.large.given_back */
-	HAK_STAT_ZERO_WRITTEN,		/* calloc.large.written */
-	HAK_STAT_SLAB_NEW,		/* slab.new */
-	HAK_STAT_SLAB_REUSED,		/* slab.reused */
-	HAK_STAT_SLAB_ADOPTED,		/* slab.adopted */
-	HAK_STAT_SLAB_RELEASED,		/* slab.released */
-	HAK_STAT_SS_MAPPED,		/* superslab.mapped */
-	HAK_STAT_SS_RELEASED,		/* superslab.released */
-	HAK_STAT_PURGE_RUNS,		/* purge.runs */
-	HAK_STAT_PURGED_SLABS,		/* purge.slabs */
-	HAK_STAT_PURGED_BYTES,		/* purge.bytes */
-	HAK_STAT_PH_DECAYED,		/* pageheap.decayed_bytes */
-	HAK_STAT_ROUTE_SPAN,		/* policy.route.span */
-	HAK_STAT_ROUTE_HEAP,		/* policy.route.heap */
-	HAK_STAT_ROUTE_MAP,		/* policy.route.map */
-	HAK_STAT_THREADS,		/* threads.heaps */
-	HAK_STAT_INUSE,			/* bytes.in_use: usable bytes handed out, less
-					 * freed (per heap it wraps; the sum does not) */
-	HAK_STAT_NR
-};
+/*
+ * The counters, one row each: X(id, name) makes enum hak_stat and the names
+ * the dump and hak_stat_get() use (stats.c).  The dump shows them in this
+ * order.
+ */
+#define HAK_STATS(X) \
+	X(ALLOC_FAST, "alloc.small.fast") X(REFILL, "alloc.small.refill") \
+	X(REFILL_REMOTE, "refill.remote_collected") X(REFILL_BUMP, "refill.bump") \
+	X(REFILL_PARTIAL, "refill.partial") X(REFILL_ADOPTED, "refill.adopted") \
+	X(REFILL_EMPTY, "refill.empty_cache") X(REFILL_POOL, "refill.pool") \
+	X(REFILL_ROTATED, "refill.rotated") X(LARGE_ALLOC, "alloc.large") \
+	X(LARGE_SPAN, "alloc.large.span") X(LARGE_MAPPED, "alloc.large.mapped") \
+	X(LARGE_HEAP, "alloc.large.heap") X(LARGE_FRONT, "alloc.large.bigcache") \
+	X(FREE_FAST, "free.local.fast") X(FREE_TAIL, "free.local.tail") \
+	X(FREE_SLOW, "free.local.slow") X(REMOTE_FREE, "free.remote") \
+	X(LARGE_FREED, "free.large") X(LARGE_KEPT, "free.large.bigcache") \
+	X(LARGE_RELEASED, "free.large.released") \
+	X(REMOTE_COLLECTED, "remote.collected_blocks") \
+	X(EARLY_CURRENT, "early.emptied_current") X(EARLY_RETIRE_RACE, "early.retire_raced") \
+	X(EARLY_ADOPT_LOST, "early.adopt_lost") X(REALLOC_INPLACE, "realloc.in_place") \
+	X(REALLOC_MOVED, "realloc.moved") X(REALLOC_REMAPPED, "realloc.remapped") \
+	X(ZERO_BACK, "calloc.large.given_back") X(ZERO_WRITTEN, "calloc.large.written") \
+	X(SLAB_NEW, "slab.new") X(SLAB_REUSED, "slab.reused") \
+	X(SLAB_ADOPTED, "slab.adopted") X(SLAB_RELEASED, "slab.released") \
+	X(SS_MAPPED, "superslab.mapped") X(SS_RELEASED, "superslab.released") \
+	X(PURGE_RUNS, "purge.runs") X(PURGED_SLABS, "purge.slabs") \
+	X(PURGED_BYTES, "purge.bytes") X(PH_DECAYED, "pageheap.decayed_bytes") \
+	X(ROUTE_SPAN, "policy.route.span") X(ROUTE_HEAP, "policy.route.heap") \
+	X(ROUTE_MAP, "policy.route.map") X(THREADS, "threads.heaps") \
+	X(INUSE, "bytes.in_use")	/* usable bytes handed out, less freed
+					 * (per heap it wraps; the sum does not) */
+
+#define HAK_STAT_ID(id, name) HAK_STAT_##id,
+enum hak_stat { HAK_STATS(HAK_STAT_ID) HAK_STAT_NR };
+#undef HAK_STAT_ID
 
 enum hak_gauge {
 	HAK_GAUGE_MAPPED,		/* bytes reserved from the backend */
