@@ -100,7 +100,7 @@ void *hak_resize(void *p, size_t size, const void *site)
 			if (HAK_HARDEN_CANARY)
 				hak_harden_resized(q);
 			hak_stat_add(q == p ? HAK_STAT_REALLOC_INPLACE : HAK_STAT_REALLOC_MOVED, 1);
-			hak_stat_inuse_slow(hak_heap_tls, (int64_t)hak_usable(q) - (int64_t)have);
+			hak_stat_inuse_slow((int64_t)hak_usable(q) - (int64_t)have);
 			return q;
 		}
 	}

@@ -345,7 +345,7 @@ static struct hak_slab *heap_new_slab(struct hak_heap *h, unsigned cls)
 	struct hak_slab *s = heap_take_empty(h, hak_class_units[cls], false);
 
 	if (s) {
-		hak_stat_add_to(h, HAK_STAT_REFILL_EMPTY, 1);
+		hak_stat_add(HAK_STAT_REFILL_EMPTY, 1);
 	} else {
 		s = hak_pool_take_slab(hak_class_units[cls], h->pool_shard);
 		if (!s)
@@ -353,8 +353,8 @@ static struct hak_slab *heap_new_slab(struct hak_heap *h, unsigned cls)
 		/* Going to the pool is rare enough to give the BigCache's
 		 * delayed purge its chance too (the pool purged itself). */
 		heap_tick();
-		hak_stat_add_to(h, HAK_STAT_REFILL_POOL, 1);
-		hak_stat_add_to(h, HAK_STAT_SLAB_NEW, 1);
+		hak_stat_add(HAK_STAT_REFILL_POOL, 1);
+		hak_stat_add(HAK_STAT_SLAB_NEW, 1);
 	}
 	slab_init(h, s, cls);
 	slab_extend(s);
@@ -369,7 +369,7 @@ static struct hak_slab *heap_take_partial(struct hak_heap *h, unsigned cls)
 	while ((s = h->partial[cls])) {
 		list_del(&h->partial[cls], s);
 		if (slab_refresh(s) || heap_detach_full(h, s)) {
-			hak_stat_add_to(h, HAK_STAT_REFILL_PARTIAL, 1);
+			hak_stat_add(HAK_STAT_REFILL_PARTIAL, 1);
 			return s;
 		}
 	}
@@ -385,7 +385,7 @@ static struct hak_slab *heap_other_slab(struct hak_heap *h, unsigned cls)
 		return s;
 	s = heap_adopt(h, cls);
 	if (s) {
-		hak_stat_add_to(h, HAK_STAT_REFILL_ADOPTED, 1);
+		hak_stat_add(HAK_STAT_REFILL_ADOPTED, 1);
 		return s;
 	}
 	return heap_new_slab(h, cls);
@@ -415,17 +415,17 @@ static struct hak_slab *heap_refill(struct hak_heap *h, unsigned cls)
 									 memory_order_relaxed));
 
 		if (pending > s->capacity / 16 && slab_collect(s)) {
-			hak_stat_add_to(h, HAK_STAT_REFILL_REMOTE, 1);
+			hak_stat_add(HAK_STAT_REFILL_REMOTE, 1);
 			return s;
 		}
 		if (slab_extend(s)) {
-			hak_stat_add_to(h, HAK_STAT_REFILL_BUMP, 1);
+			hak_stat_add(HAK_STAT_REFILL_BUMP, 1);
 			return s;
 		}
 		if (pending) {
 			t = heap_other_slab(h, cls);
 			if (t) {
-				hak_stat_add_to(h, HAK_STAT_REFILL_ROTATED, 1);
+				hak_stat_add(HAK_STAT_REFILL_ROTATED, 1);
 				list_push(&h->partial[cls], s);
 				h->cur[cls] = t;
 				return t;
@@ -434,7 +434,7 @@ static struct hak_slab *heap_refill(struct hak_heap *h, unsigned cls)
 				return s;
 		}
 		if (heap_detach_full(h, s)) {
-			hak_stat_add_to(h, HAK_STAT_EARLY_RETIRE_RACE, 1);
+			hak_stat_add(HAK_STAT_EARLY_RETIRE_RACE, 1);
 			return s;
 		}
 		h->cur[cls] = &hak_slab_empty;
@@ -489,6 +489,7 @@ static struct hak_heap *heap_attach(void)
 		h->cur[c] = &hak_slab_empty;
 	h->flags = IS_ENABLED(CONFIG_HAKMEM_DEBUG_VALIDATE) ? HAK_SLAB_F_DEBUG : 0;
 	hak_heap_tls = h;
+	hak_heap_count_into(h);
 	hak_stat_add(HAK_STAT_THREADS, 1);
 	if (atomic_load_explicit(&heap_key_ready, memory_order_acquire))
 		pthread_setspecific(heap_key, h);
@@ -546,6 +547,7 @@ void hak_heap_detach(struct hak_heap *h)
 	if (hooks.thread_exit)
 		hooks.thread_exit(h);
 	hak_heap_tls = &hak_heap_empty;
+	hak_heap_count_into(NULL);
 
 	pthread_mutex_lock(&abandon_lock);
 	for (unsigned c = 0; c < HAK_NCLASS_MAX; c++) {
@@ -660,7 +662,7 @@ void *hak_small_alloc_slow(size_t size, const void *site)
 	s->free = hak_link_get(b);
 	s->used++;
 	b[1] = NULL;
-	hak_stat_inuse_slow(h, s->block_size);
+	hak_stat_inuse_slow(s->block_size);
 	return b;
 oom:
 	errno = ENOMEM;
@@ -679,7 +681,7 @@ void hak_slab_emptied(struct hak_slab *s)
 		heap_tick();
 	}
 	if (h->cur[s->cls] == s) {
-		hak_stat_add_to(h, HAK_STAT_EARLY_CURRENT, 1);
+		hak_stat_add(HAK_STAT_EARLY_CURRENT, 1);
 		return;
 	}
 	list_del(&h->partial[s->cls], s);
@@ -700,7 +702,7 @@ static bool heap_take_detached(struct hak_heap *h, struct hak_slab *s)
 						     memory_order_relaxed))
 		return false;
 	atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_release);
-	hak_stat_add_to(h, HAK_STAT_SLAB_ADOPTED, 1);
+	hak_stat_add(HAK_STAT_SLAB_ADOPTED, 1);
 	list_push(&h->partial[s->cls], s);
 	return true;
 }
@@ -736,7 +738,7 @@ static void free_remote(struct hak_heap *h, struct hak_slab *s, void *p, uintptr
 		return;
 	/* This push cleared the mark: the slab is this thread's now. */
 	atomic_store_explicit(&s->owner, (uintptr_t)h | h->flags, memory_order_seq_cst);
-	hak_stat_add_to(h, HAK_STAT_SLAB_ADOPTED, 1);
+	hak_stat_add(HAK_STAT_SLAB_ADOPTED, 1);
 	slab_collect(s);
 	if (s->used)
 		list_push(&h->partial[s->cls], s);
@@ -761,7 +763,7 @@ static bool heap_adopt_on_free(struct hak_heap *h, struct hak_slab *s)
 	}
 	pthread_mutex_unlock(&abandon_lock);
 	if (!won) {
-		hak_stat_add_to(h, HAK_STAT_EARLY_ADOPT_LOST, 1);
+		hak_stat_add(HAK_STAT_EARLY_ADOPT_LOST, 1);
 		return false;
 	}
 	hak_stat_add(HAK_STAT_SLAB_ADOPTED, 1);
@@ -802,8 +804,8 @@ bool hak_free_other(void *p, struct hak_slab *s)
 
 		if (atomic_load_explicit(&head->owner, memory_order_relaxed) ==
 		    (uintptr_t)hak_heap_tls) {
-			hak_stat_add_to(hak_heap_tls, HAK_STAT_FREE_TAIL, 1);
-			hak_stat_inuse_slow(hak_heap_tls, -(int64_t)head->block_size);
+			hak_stat_add(HAK_STAT_FREE_TAIL, 1);
+			hak_stat_inuse_slow(-(int64_t)head->block_size);
 			hak_slab_push_local(head, p);
 			return true;
 		}
@@ -821,15 +823,15 @@ void hak_small_free_slow(void *p, struct hak_slab *s)
 	if (owner == HAK_OWNER_DETACHED && h != &hak_heap_empty && heap_take_detached(h, s))
 		owner = (uintptr_t)h | h->flags;
 	if ((owner & ~HAK_SLAB_F_MASK) == (uintptr_t)h) {
-		hak_stat_add_to(h, HAK_STAT_FREE_SLOW, 1);
-		hak_stat_inuse_slow(h, -(int64_t)s->block_size);
+		hak_stat_add(HAK_STAT_FREE_SLOW, 1);
+		hak_stat_inuse_slow(-(int64_t)s->block_size);
 		hak_validate_free(s, p);
 		hak_slab_push_local(s, p);
 	} else if (owner == 0 || owner == HAK_OWNER_SPAN) {
 		hak_panic("free(): invalid pointer %p (not a live hakmem block)", p);
 	} else {
 		/* Before the push: after it the slab may be gone. */
-		hak_stat_inuse_slow(h, -(int64_t)s->block_size);
+		hak_stat_inuse_slow(-(int64_t)s->block_size);
 		free_remote(h, s, p, owner);
 	}
 }

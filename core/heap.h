@@ -101,6 +101,16 @@ struct hak_heap {
 #define hak_stat_inuse(h, n) ((void)(h), (void)(n))
 #endif
 
+/* Where the calling thread counts (stats.c): @h's array, or NULL. */
+static inline void hak_heap_count_into(struct hak_heap *h)
+{
+#if IS_ENABLED(CONFIG_HAKMEM_STATS)
+	hak_stat_local = h ? h->stat : NULL;
+#else
+	(void)h;
+#endif
+}
+
 extern struct hak_heap hak_heap_empty;
 extern struct hak_slab hak_slab_empty;
 extern HAK_TLS struct hak_heap *hak_heap_tls;

@@ -307,7 +307,7 @@ void hak_large_tick(void)
 static void large_count_alloc(void *p)
 {
 	hak_stat_add(HAK_STAT_LARGE_ALLOC, 1);
-	hak_stat_inuse_slow(hak_heap_tls, (int64_t)hak_large_size(hak_large_hdr_find(p)));
+	hak_stat_inuse_slow((int64_t)hak_large_size(hak_large_hdr_find(p)));
 }
 
 void *hak_large_alloc(size_t size, size_t align, const void *site)
@@ -480,7 +480,7 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 	const void *site = hak_large_site(h);
 	uint64_t birth = hak_large_birth(h);
 
-	hak_stat_inuse_slow(hak_heap_tls, -(int64_t)size);
+	hak_stat_inuse_slow(-(int64_t)size);
 	if (flags & HAK_LARGE_F_PROBE)
 		zero_learn(p, size, site);
 	if ((flags & (HAK_LARGE_F_PAGES | HAK_LARGE_F_MAPPED)) && size <= hak_policy_cache_max() &&

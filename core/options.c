@@ -573,7 +573,7 @@ static const char *const env_not_options[] = {
 	"HAKMEM_PROFILE",	/* the profile to load */
 	"HAKMEM_LIB",		/* tools/hakmem and the bench scripts: the library */
 	"HAKMEM_SRCDIR",	/* the test suites: the source tree */
-	"HAKMEM_STATS_FILE",	/* where the stats dump goes (stats.c) */
+	"HAKMEM_STATS_FILE",	/* where the stats dump goes (report.c) */
 	"HAKMEM_FAULT_N",	/* the reservation to fail (backends/fault.c) */
 	NULL
 };

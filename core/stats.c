@@ -1,34 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/stats.c - the counters' storage, their reading by name, and the
- * dump at exit (HAKMEM_STATS=summary or json, to stderr or to the file
- * HAKMEM_STATS_FILE names).
- *
- * Nothing here allocates: output is formatted into a buffer on the stack
- * and written with write(2), so a dump is safe at exit while other
- * threads still allocate, and from a program whose stdio is gone.  A
- * reader sums counters that their threads keep changing: each value is
- * exact for some moment, the set is not one snapshot.  The JSON layout is
- * docs/stats.md's, version 1.
+ * core/stats.c - counting: the counters' storage, the gauges, and the
+ * sample of small call sites.  A floor just above base: every floor may
+ * count, and nothing here knows what it counts for.  A thread with a heap
+ * counts into its heap's array (hak_stat_local, set by heap.c), one
+ * without into striped shared arrays.  Reading, clearing and the dumps
+ * are report.c's, above the floors whose state they show.
  */
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <hakmem.h>
 
 #include "stats.h"
-#include "heap.h"
-#include "options.h"
-#include "policy.h"
-#include "pageheap.h"
 
 /*
  * Counts of threads without a heap (a thread that only frees has none) and
@@ -40,67 +22,32 @@ static struct {
 	_Alignas(HAK_CACHELINE) _Atomic uint64_t v[HAK_STAT_NR];
 } stats_shared[SHARED_STRIPES] __hak_cacheline_aligned;
 
+/* The calling thread's counts (its heap's), or NULL: the shared stripes. */
+HAK_TLS _Atomic uint64_t *hak_stat_local;
+
 static _Atomic uint64_t *shared_stripe(void)
 {
 	/* The address of a thread's TLS tells threads apart at no cost. */
-	uint64_t k = (uint64_t)(uintptr_t)&hak_heap_tls * 0x9e3779b97f4a7c15ULL;
+	uint64_t k = (uint64_t)(uintptr_t)&hak_stat_local * 0x9e3779b97f4a7c15ULL;
 
 	return stats_shared[k >> 60].v;
 }
 _Atomic long hak_gauges[HAK_GAUGE_NR][2] __hak_cacheline_aligned;
 
-#define STAT_NAME(id, name) [HAK_STAT_##id] = name,
-static const char *const stat_names[HAK_STAT_NR] = { HAK_STATS(STAT_NAME) };
-
-static const char *const gauge_names[HAK_GAUGE_NR] = {
-	[HAK_GAUGE_MAPPED] = "mapped",
-	[HAK_GAUGE_COMMITTED] = "committed",
-};
-
-/* Totals derived from the counters, readable by name like them. */
-enum derived { D_ALLOC_TOTAL, D_FREE_LOCAL, D_FREE_TOTAL, D_LIVE, D_NR };
-
-static const char *const derived_names[D_NR] = {
-	[D_ALLOC_TOTAL] = "alloc.total",
-	[D_FREE_LOCAL] = "free.local",
-	[D_FREE_TOTAL] = "free.total",
-	[D_LIVE] = "live.blocks",
-};
-
-static uint64_t start_ms;
-
-/*
- * Without CONFIG_HAKMEM_STATS_FASTPATH the fast-path counters stay 0 and
- * the totals built on them would be wrong: neither is shown nor readable.
- */
-#define FAST IS_ENABLED(CONFIG_HAKMEM_STATS_FASTPATH)
-
-static bool stat_shown(int i)
-{
-	if (i == HAK_STAT_INUSE)
-		return false;	/* shown with the gauges */
-	return FAST || (i != HAK_STAT_ALLOC_FAST && i != HAK_STAT_FREE_FAST);
-}
-
 /* ---- counting ---- */
 
-void hak_stat_add_to(struct hak_heap *h, enum hak_stat s, uint64_t n)
+void hak_stat_add(enum hak_stat s, uint64_t n)
 {
-	if (h && h != &hak_heap_empty) {
+	_Atomic uint64_t *v = hak_stat_local;
+
+	if (v) {
 		/* Only this thread writes it: no locked instruction. */
-		atomic_store_explicit(&h->stat[s],
-				      atomic_load_explicit(&h->stat[s], memory_order_relaxed) + n,
+		atomic_store_explicit(&v[s], atomic_load_explicit(&v[s], memory_order_relaxed) + n,
 				      memory_order_relaxed);
 		return;
 	}
 	atomic_fetch_add_explicit(&shared_stripe()[s], n, memory_order_relaxed);
 }
-
-void hak_stat_add(enum hak_stat s, uint64_t n)
-{
-	hak_stat_add_to(hak_heap_tls, s, n);
-}
-
 void hak_gauge_add(enum hak_gauge g, long n)
 {
 	long now = atomic_fetch_add_explicit(&hak_gauges[g][0], n, memory_order_relaxed) + n;
@@ -126,16 +73,8 @@ void hak_gauge_add(enum hak_gauge g, long n)
  * made the lock's cache line the busiest of the program on many cores.
  */
 #define SMALL_SITES 128
-#define SMALL_HIST 14	/* log2 size buckets: < 32 B, ..., >= 128 KiB */
 
-struct small_site {
-	const void *addr;
-	uint64_t samples;
-	uint64_t bytes;		/* requested sizes of the samples, summed */
-	uint32_t hist[SMALL_HIST];
-};
-
-static struct small_site small_sites[SMALL_SITES] __hak_cacheline_aligned;
+static struct hak_small_site small_sites[SMALL_SITES] __hak_cacheline_aligned;
 static atomic_flag small_lock __hak_cacheline_aligned = ATOMIC_FLAG_INIT;
 static _Atomic uint64_t small_dropped __hak_cacheline_aligned;
 
@@ -148,10 +87,10 @@ void hak_stat_sample_site(const void *site, size_t size)
 		atomic_fetch_add_explicit(&small_dropped, 1, memory_order_relaxed);
 		return;
 	}
-	while (b + 1 < SMALL_HIST && (size >> (5 + b)))
+	while (b + 1 < HAK_SMALL_HIST && (size >> (5 + b)))
 		b++;
 	for (unsigned probe = 0; probe < 8; probe++) {
-		struct small_site *s = &small_sites[((h >> 40) + probe) % SMALL_SITES];
+		struct hak_small_site *s = &small_sites[((h >> 40) + probe) % SMALL_SITES];
 
 		if (s->addr != site && s->addr)
 			continue;
@@ -166,83 +105,22 @@ void hak_stat_sample_site(const void *site, size_t size)
 	atomic_fetch_add_explicit(&small_dropped, 1, memory_order_relaxed);
 }
 
-/* ---- reading ---- */
+/* ---- for the reader (report.c) ---- */
 
-static uint64_t stat_sum(enum hak_stat s)
+uint64_t hak_stat_shared(enum hak_stat s)
 {
 	uint64_t v = 0;
 
 	for (int i = 0; i < SHARED_STRIPES; i++)
 		v += atomic_load_explicit(&stats_shared[i].v[s], memory_order_relaxed);
-
-	for (struct hak_heap *h = hak_heaps_first(); h; h = h->all_next)
-		v += atomic_load_explicit(&h->stat[s], memory_order_relaxed);
 	return v;
 }
 
-static void stats_read(uint64_t v[HAK_STAT_NR], uint64_t d[D_NR])
+void hak_stat_shared_clear(void)
 {
 	for (int i = 0; i < HAK_STAT_NR; i++)
-		v[i] = stat_sum((enum hak_stat)i);
-	d[D_ALLOC_TOTAL] = v[HAK_STAT_ALLOC_FAST] + v[HAK_STAT_REFILL] + v[HAK_STAT_LARGE_ALLOC];
-	d[D_FREE_LOCAL] = v[HAK_STAT_FREE_FAST] + v[HAK_STAT_FREE_TAIL] + v[HAK_STAT_FREE_SLOW];
-	d[D_FREE_TOTAL] = d[D_FREE_LOCAL] + v[HAK_STAT_REMOTE_FREE] + v[HAK_STAT_LARGE_FREED];
-	d[D_LIVE] = d[D_ALLOC_TOTAL] - d[D_FREE_TOTAL];
-}
-
-int hak_stats_get_name(const char *name, uint64_t *value)
-{
-	uint64_t v[HAK_STAT_NR], d[D_NR];
-	const char *n = name;
-
-	if (!name || !value) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (!strncmp(n, "stats.", 6))
-		n += 6;
-	stats_read(v, d);
-	for (int i = 0; i < HAK_STAT_NR; i++) {
-		if (stat_shown(i) && !strcmp(n, stat_names[i])) {
-			*value = v[i];
-			return 0;
-		}
-	}
-	for (int i = 0; FAST && i < D_NR; i++) {
-		if (!strcmp(n, derived_names[i])) {
-			*value = d[i];
-			return 0;
-		}
-	}
-	if (FAST && !strcmp(n, "bytes.in_use")) {
-		*value = v[HAK_STAT_INUSE];
-		return 0;
-	}
-	for (int g = 0; g < HAK_GAUGE_NR; g++) {
-		size_t len = strlen(gauge_names[g]);
-
-		if (!strncmp(n, "bytes.", 6) && !strncmp(n + 6, gauge_names[g], len) &&
-		    (!strcmp(n + 6 + len, "") || !strcmp(n + 6 + len, ".current") ||
-		     !strcmp(n + 6 + len, ".peak"))) {
-			long x = atomic_load_explicit(&hak_gauges[g][!strcmp(n + 6 + len, ".peak")],
-						      memory_order_relaxed);
-
-			*value = x > 0 ? (uint64_t)x : 0;
-			return 0;
-		}
-	}
-	errno = ENOENT;
-	return -1;
-}
-
-void hak_stats_clear(void)
-{
-	for (int i = 0; i < HAK_STAT_NR; i++) {
 		for (int k = 0; k < SHARED_STRIPES; k++)
 			atomic_store_explicit(&stats_shared[k].v[i], 0, memory_order_relaxed);
-		for (struct hak_heap *h = hak_heaps_first(); h; h = h->all_next)
-			atomic_store_explicit(&h->stat[i], 0, memory_order_relaxed);
-	}
 	while (atomic_flag_test_and_set_explicit(&small_lock, memory_order_acquire))
 		;
 	memset(small_sites, 0, sizeof(small_sites));
@@ -252,149 +130,10 @@ void hak_stats_clear(void)
 		atomic_store_explicit(&hak_gauges[g][1],
 				      atomic_load_explicit(&hak_gauges[g][0], memory_order_relaxed),
 				      memory_order_relaxed);
-	start_ms = hak_now_ms();
-}
-
-/* ---- output: a buffer on the stack, flushed with write(2) ---- */
-
-struct out {
-	int fd;
-	size_t len;
-	char buf[4096];
-};
-
-static void out_flush(struct out *o)
-{
-	size_t done = 0;
-
-	while (done < o->len) {
-		ssize_t n = write(o->fd, o->buf + done, o->len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	o->len = 0;
-}
-
-static void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void out_printf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < sizeof(o->buf) - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		out_flush(o);
-	}
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped. */
-static void out_json_string(struct out *o, const char *s)
-{
-	if (!s) {
-		out_printf(o, "null");
-		return;
-	}
-	out_printf(o, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			out_printf(o, "\\%c", c);
-		else if (c < 0x20)
-			out_printf(o, "\\u%04x", c);
-		else
-			out_printf(o, "%c", c);
-	}
-	out_printf(o, "\"");
-}
-
-/* ---- call sites: the top of the site table by bytes ---- */
-
-#define TOP_SITES 16
-
-struct top_sites {
-	struct hak_site site[TOP_SITES];
-	int n;
-};
-
-static void keep_top(const struct hak_site *s, void *arg)
-{
-	struct top_sites *t = arg;
-	int i;
-
-	if (!s->allocs)
-		return;
-	if (t->n == TOP_SITES && s->bytes <= t->site[TOP_SITES - 1].bytes)
-		return;
-	i = t->n < TOP_SITES ? t->n++ : TOP_SITES - 1;
-	for (; i > 0 && t->site[i - 1].bytes < s->bytes; i--)
-		t->site[i] = t->site[i - 1];
-	t->site[i] = *s;
-}
-
-/* "addr", "module", "offset" and "symbol" of a call site, by dladdr. */
-static void out_where(struct out *o, const void *addr)
-{
-	Dl_info info;
-	char sym[256];
-	const char *module = NULL;
-	uintptr_t offset = 0;
-
-	sym[0] = 0;
-	if (dladdr(addr, &info) && info.dli_fname) {
-		module = info.dli_fname;
-		offset = (uintptr_t)addr - (uintptr_t)info.dli_fbase;
-		if (info.dli_sname)
-			snprintf(sym, sizeof(sym), "%s+0x%lx", info.dli_sname,
-				 (unsigned long)((uintptr_t)addr - (uintptr_t)info.dli_saddr));
-	}
-	out_printf(o, "\"addr\": \"%p\", \"module\": ", addr);
-	out_json_string(o, module);
-	if (module)
-		out_printf(o, ", \"offset\": \"0x%lx\", \"symbol\": ", (unsigned long)offset);
-	else
-		out_printf(o, ", \"offset\": null, \"symbol\": ");
-	out_json_string(o, sym[0] ? sym : NULL);
-}
-
-/*
- * A size histogram: bucket b holds sizes below 2^(@shift + b) (and at or
- * above the bucket before); the last one, "le" 0, everything larger.
- */
-static void out_hist(struct out *o, const uint32_t *hist, int n, unsigned shift)
-{
-	out_printf(o, "\"hist\": [");
-	for (int b = 0; b < n; b++)
-		out_printf(o, "%s{\"le\": %llu, \"count\": %u}", b ? ", " : "",
-			   b == n - 1 ? 0ULL : (1ULL << (shift + (unsigned)b)) - 1, hist[b]);
-	out_printf(o, "]");
-}
-
-static void out_site_json(struct out *o, const struct hak_site *s)
-{
-	out_printf(o, "    {");
-	out_where(o, s->addr);
-	out_printf(o, ", \"allocs\": %llu, \"frees\": %llu, \"bytes\": %llu, "
-		      "\"lifetime_ms_total\": %llu, ",
-		   (unsigned long long)s->allocs, (unsigned long long)s->frees,
-		   (unsigned long long)s->bytes, (unsigned long long)s->lifetime_ms);
-	out_hist(o, s->hist, HAK_SITE_HIST, HAK_SITE_HIST_SHIFT + 1);
-	out_printf(o, "}");
 }
 
 /* The small sites with the most samples, most first, into @top. */
-static int small_top(struct small_site *top, int max)
+int hak_stat_small_top(struct hak_small_site *top, int max, uint64_t *dropped)
 {
 	int n = 0;
 	bool locked = false;
@@ -404,7 +143,7 @@ static int small_top(struct small_site *top, int max)
 	for (int spin = 0; spin < 1000000 && !locked; spin++)
 		locked = !atomic_flag_test_and_set_explicit(&small_lock, memory_order_acquire);
 	for (int i = 0; i < SMALL_SITES; i++) {
-		const struct small_site *s = &small_sites[i];
+		const struct hak_small_site *s = &small_sites[i];
 		int j;
 
 		if (!s->samples || (n == max && s->samples <= top[max - 1].samples))
@@ -416,215 +155,6 @@ static int small_top(struct small_site *top, int max)
 	}
 	if (locked)
 		atomic_flag_clear_explicit(&small_lock, memory_order_release);
+	*dropped = atomic_load(&small_dropped);
 	return n;
-}
-
-static void out_small_sites_json(struct out *o)
-{
-	struct small_site top[TOP_SITES];
-	int n = small_top(top, TOP_SITES);
-
-	out_printf(o, "  \"small_sites\": {\"sampled_at\": \"refill\", \"dropped\": %llu, "
-		      "\"sites\": [",
-		   (unsigned long long)atomic_load(&small_dropped));
-	for (int i = 0; i < n; i++) {
-		out_printf(o, "%s    {", i ? ",\n" : "\n");
-		out_where(o, top[i].addr);
-		out_printf(o, ", \"samples\": %llu, \"bytes\": %llu, ",
-			   (unsigned long long)top[i].samples, (unsigned long long)top[i].bytes);
-		out_hist(o, top[i].hist, SMALL_HIST, 5);
-		out_printf(o, "}");
-	}
-	out_printf(o, "%s]},\n", n ? "\n  " : "");
-}
-
-/* ---- the page heap ---- */
-
-/* Bytes of @a summed: what the page heap reused, whatever its age. */
-static uint64_t ph_sum(const uint64_t *a)
-{
-	uint64_t v = 0;
-
-	for (int b = 0; b < HAK_PH_AGE_BUCKETS; b++)
-		v += a[b];
-	return v;
-}
-
-static void out_ph_summary(struct out *o)
-{
-	struct hak_ph_stats p;
-
-	hak_ph_get_stats(&p);
-	out_printf(o, "  page heap: %llu regions, mapped %zu committed %zu dirty %zu in use %zu "
-		      "slack %zu\n"
-		      "  page heap: runs %llu, freed %llu; handed out fresh %llu, reused committed "
-		      "%llu, reused after decay %llu; decayed %llu, moved %llu\n",
-		   (unsigned long long)p.regions, p.mapped, p.committed, p.dirty, p.in_use, p.slack,
-		   (unsigned long long)p.runs, (unsigned long long)p.freed,
-		   (unsigned long long)p.fresh, (unsigned long long)ph_sum(p.hit),
-		   (unsigned long long)ph_sum(p.miss), (unsigned long long)p.decayed,
-		   (unsigned long long)p.moved);
-}
-
-static void out_ph_ages(struct out *o, const char *name, const uint64_t *a)
-{
-	out_printf(o, "\"%s\": [", name);
-	for (int b = 0; b < HAK_PH_AGE_BUCKETS; b++)
-		out_printf(o, "%s%llu", b ? ", " : "", (unsigned long long)a[b]);
-	out_printf(o, "]");
-}
-
-static void out_ph_json(struct out *o)
-{
-	struct hak_ph_stats p;
-
-	hak_ph_get_stats(&p);
-	out_printf(o, "  \"pageheap\": {\"regions\": %llu, \"mapped\": %zu, \"committed\": %zu, "
-		      "\"dirty\": %zu, \"in_use\": %zu, \"runs\": %llu, \"freed\": %llu, "
-		      "\"fresh\": %llu, \"decayed\": %llu, \"slack\": %zu, \"moved\": %llu,\n    ",
-		   (unsigned long long)p.regions, p.mapped, p.committed, p.dirty, p.in_use,
-		   (unsigned long long)p.runs, (unsigned long long)p.freed,
-		   (unsigned long long)p.fresh, (unsigned long long)p.decayed,
-		   p.slack, (unsigned long long)p.moved);
-	out_ph_ages(o, "reused_committed_by_age_log2_ms", p.hit);
-	out_printf(o, ",\n    ");
-	out_ph_ages(o, "reused_after_decay_by_age_log2_ms", p.miss);
-	out_printf(o, "},\n");
-}
-
-/* ---- the dumps ---- */
-
-static void dump_json(struct out *o)
-{
-	uint64_t v[HAK_STAT_NR], d[D_NR];
-	struct top_sites top = { .n = 0 };
-	char report[1024];
-
-	stats_read(v, d);
-	out_printf(o, "{\n  \"hakmem_stats\": 1,\n  \"version\": \"%s\",\n  \"pid\": %ld,\n"
-		      "  \"elapsed_ms\": %llu,\n",
-		   HAK_VERSION_STRING, (long)getpid(),
-		   (unsigned long long)(hak_now_ms() - start_ms));
-	out_printf(o, "  \"config\": {\"policy\": ");
-	out_json_string(o, hak_opts.policy ? hak_opts.policy->name : NULL);
-	out_printf(o, ", \"superslab_bytes\": %zu, \"slab_bytes\": %zu, \"small_max\": %zu, "
-		      "\"purge_delay_ms\": %llu, \"stats_fastpath\": %s},\n",
-		   HAK_SS_SIZE, HAK_SLAB_SIZE, (size_t)HAK_SMALL_MAX,
-		   (unsigned long long)hak_opts.purge_delay_ms,
-		   IS_ENABLED(CONFIG_HAKMEM_STATS_FASTPATH) ? "true" : "false");
-	out_printf(o, "  \"counters\": {");
-	const char *sep = "\n";
-
-	for (int i = 0; FAST && i < D_NR; i++, sep = ",\n")
-		out_printf(o, "%s    \"%s\": %llu", sep, derived_names[i], (unsigned long long)d[i]);
-	for (int i = 0; i < HAK_STAT_NR; i++) {
-		if (!stat_shown(i))
-			continue;
-		out_printf(o, "%s    \"%s\": %llu", sep, stat_names[i], (unsigned long long)v[i]);
-		sep = ",\n";
-	}
-	out_printf(o, "\n");
-	out_printf(o, "  },\n  \"bytes\": {");
-	for (int g = 0; g < HAK_GAUGE_NR; g++)
-		out_printf(o, "%s\"%s\": {\"current\": %ld, \"peak\": %ld}", g ? ", " : "",
-			   gauge_names[g], atomic_load(&hak_gauges[g][0]),
-			   atomic_load(&hak_gauges[g][1]));
-	if (FAST)
-		out_printf(o, ", \"in_use\": {\"current\": %lld, \"peak\": null}",
-			   (long long)v[HAK_STAT_INUSE]);
-	else
-		out_printf(o, ", \"in_use\": null");
-	out_printf(o, "},\n");
-	out_ph_json(o);
-	out_printf(o, "  \"policy\": {\"name\": ");
-	out_json_string(o, hak_opts.policy ? hak_opts.policy->name : NULL);
-	out_printf(o, ", \"report\": ");
-	if (hak_policy_report(report, sizeof(report)) < 0)
-		report[0] = 0;
-	out_json_string(o, report);
-	out_printf(o, "},\n");
-	out_small_sites_json(o);
-	out_printf(o, "  \"sites\": [");
-	hak_policy_each_site(keep_top, &top);
-	for (int i = 0; i < top.n; i++) {
-		out_printf(o, i ? ",\n" : "\n");
-		out_site_json(o, &top.site[i]);
-	}
-	out_printf(o, "%s]\n}\n", top.n ? "\n  " : "");
-}
-
-static void dump_summary(struct out *o)
-{
-	uint64_t v[HAK_STAT_NR], d[D_NR];
-	char report[1024];
-	int col = 0;
-
-	stats_read(v, d);
-	out_printf(o, "hakmem stats (pid %ld, %llu ms):\n", (long)getpid(),
-		   (unsigned long long)(hak_now_ms() - start_ms));
-	for (int i = FAST ? 0 : D_NR; i < D_NR + HAK_STAT_NR; i++) {
-		const char *name = i < D_NR ? derived_names[i] : stat_names[i - D_NR];
-		uint64_t x = i < D_NR ? d[i] : v[i - D_NR];
-
-		if (i >= D_NR && !stat_shown(i - D_NR))
-			continue;
-		out_printf(o, "  %-26s %14llu%s", name, (unsigned long long)x,
-			   ++col % 2 ? "" : "\n");
-	}
-	if (col % 2)
-		out_printf(o, "\n");
-	for (int g = 0; g < HAK_GAUGE_NR; g++)
-		out_printf(o, "  bytes %-20s %14ld   (peak %ld)\n", gauge_names[g],
-			   atomic_load(&hak_gauges[g][0]), atomic_load(&hak_gauges[g][1]));
-	if (FAST)
-		out_printf(o, "  bytes %-20s %14lld\n", "in_use", (long long)v[HAK_STAT_INUSE]);
-	out_ph_summary(o);
-	if (hak_policy_report(report, sizeof(report)) < 0)
-		report[0] = 0;
-	out_printf(o, "  %s\n", report);
-}
-
-static const char *stats_file;
-
-int hak_stats_dump_fd(int fd, const char *format)
-{
-	struct out o = { .fd = fd, .len = 0 };
-
-	if (fd < 0 || (format && strcmp(format, "summary") && strcmp(format, "json"))) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (format && !strcmp(format, "json"))
-		dump_json(&o);
-	else
-		dump_summary(&o);
-	out_flush(&o);
-	return 0;
-}
-
-static void stats_dump(void)
-{
-	int fd = STDERR_FILENO;
-
-	if (stats_file) {
-		fd = open(stats_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			hak_warn("HAKMEM_STATS_FILE: cannot open '%s' (%s); statistics go to stderr",
-				 stats_file, strerror(errno));
-			fd = STDERR_FILENO;
-		}
-	}
-	hak_stats_dump_fd(fd, hak_opts.stats == HAK_STATS_JSON ? "json" : "summary");
-	if (fd != STDERR_FILENO)
-		close(fd);
-}
-
-void hak_stats_init(void)
-{
-	start_ms = hak_now_ms();
-	stats_file = getenv("HAKMEM_STATS_FILE");
-	if (stats_file && !*stats_file)
-		stats_file = NULL;
-	if (hak_opts.stats != HAK_STATS_NONE)
-		atexit(stats_dump);
 }

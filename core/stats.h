@@ -19,7 +19,7 @@
  *
  * Gauges (bytes mapped, committed) are shared atomics with a peak.
  *
- * Names are dotted ("free.remote"): the dump (stats.c), hak_stat_get() and
+ * Names are dotted ("free.remote"): the dump (report.c), hak_stat_get() and
  * docs/stats.md use them.
  */
 #ifndef HAK_STATS_H
@@ -29,7 +29,7 @@
 
 /*
  * The counters, one row each: X(id, name) makes enum hak_stat and the names
- * the dump and hak_stat_get() use (stats.c).  The dump shows them in this
+ * the dump and hak_stat_get() use (report.c).  The dump shows them in this
  * order.
  */
 #define HAK_STATS(X) \
@@ -69,28 +69,39 @@ enum hak_gauge {
 	HAK_GAUGE_NR
 };
 
-struct hak_heap;
+/* A small call site as sampled at refills (stats.c). */
+#define HAK_SMALL_HIST 14	/* log2 size buckets: < 32 B, ..., >= 128 KiB */
+struct hak_small_site {
+	const void *addr;
+	uint64_t samples;
+	uint64_t bytes;		/* requested sizes of the samples, summed */
+	uint32_t hist[HAK_SMALL_HIST];
+};
 
 #if IS_ENABLED(CONFIG_HAKMEM_STATS)
 extern _Atomic long hak_gauges[HAK_GAUGE_NR][2];	/* current, peak */
 
-/* Count on heap @h (the caller's own, or NULL for the shared array). */
-void hak_stat_add_to(struct hak_heap *h, enum hak_stat s, uint64_t n);
-/* Count for the calling thread. */
+/* The calling thread's counter array, or NULL (heap.c sets it). */
+extern HAK_TLS _Atomic uint64_t *hak_stat_local;
+
+/* Count for the calling thread (stats.c). */
 void hak_stat_add(enum hak_stat s, uint64_t n);
 void hak_gauge_add(enum hak_gauge g, long n);
-/* A small allocation that needed a refill came from @site (stats.c). */
+/* A small allocation that needed a refill came from @site. */
 void hak_stat_sample_site(const void *site, size_t size);
+/* For the reader: the shared stripes' sum, their clearing (gauge peaks
+ * and sampled sites too), and the most sampled small sites. */
+uint64_t hak_stat_shared(enum hak_stat s);
+void hak_stat_shared_clear(void);
+int hak_stat_small_top(struct hak_small_site *top, int max, uint64_t *dropped);
+
+/* Reading and dumps (report.c). */
 void hak_stats_init(void);
 /* For the native API (frontends/api.c): 0, or -1 with errno. */
 int hak_stats_get_name(const char *name, uint64_t *value);
 int hak_stats_dump_fd(int fd, const char *format);
 void hak_stats_clear(void);
 #else
-static inline void hak_stat_add_to(struct hak_heap *h, enum hak_stat s, uint64_t n)
-{
-	(void)h; (void)s; (void)n;
-}
 static inline void hak_stat_add(enum hak_stat s, uint64_t n) { (void)s; (void)n; }
 static inline void hak_gauge_add(enum hak_gauge g, long n) { (void)g; (void)n; }
 static inline void hak_stat_sample_site(const void *site, size_t size)
@@ -112,13 +123,13 @@ static inline void hak_stats_clear(void) { }
 #endif
 
 /*
- * Bytes in use from a slow path (heap @h, or NULL: a thread without one).
- * Tracked only when the fast paths count too, or the sum would be wrong.
+ * Bytes in use from a slow path, for the calling thread.  Tracked only
+ * when the fast paths count too, or the sum would be wrong.
  */
-static inline void hak_stat_inuse_slow(struct hak_heap *h, int64_t n)
+static inline void hak_stat_inuse_slow(int64_t n)
 {
 	if (IS_ENABLED(CONFIG_HAKMEM_STATS_FASTPATH))
-		hak_stat_add_to(h, HAK_STAT_INUSE, (uint64_t)n);
+		hak_stat_add(HAK_STAT_INUSE, (uint64_t)n);
 }
 
 #endif /* HAK_STATS_H */

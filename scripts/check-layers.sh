@@ -18,17 +18,13 @@ set -eu
 objdir=${1:?usage: check-layers.sh OBJDIR (a build directory)}
 
 # Bottom first.  validate is built only with CONFIG_HAKMEM_DEBUG_VALIDATE.
-FLOORS="base options sizeclass harden pagemap superslab validate pageheap heap
-	large bigcache policy stats blockcheck init alloc"
+FLOORS="base options stats sizeclass harden pagemap superslab validate pageheap heap
+	large bigcache policy report blockcheck init alloc"
 
 KNOWN="
 large bigcache
 large policy
 bigcache policy
-superslab stats
-pageheap stats
-heap stats
-large stats
 "
 
 [ -d "$objdir/core" ] || {
