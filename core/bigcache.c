@@ -20,11 +20,17 @@
  * (a block that waited longer than the decay delay), or the thread's exit.
  * The other fields are written only by the slot's thread, before it
  * publishes the block with a release store.
+ *
+ * The slots are the thread's own (TLS), listed on the thread's first kept
+ * block so that a sweep finds them, and unlisted when it exits (the large
+ * floor's exit hook drains them), under list_lock, which a sweep holds
+ * while it walks: a sweep never reads the slots of a thread that is gone.
+ * Lock order: list_lock, then the page heap's.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "bigcache.h"
-#include "large.h"
 #include "pageheap.h"
 #include "policy.h"
 #include "stats.h"
@@ -34,6 +40,26 @@
 
 static _Atomic uint64_t last_sweep_ms __hak_cacheline_aligned;
 static atomic_flag sweeping = ATOMIC_FLAG_INIT;
+
+struct bc_front {
+	struct hak_bc_slot slot[HAK_BC_SLOTS];
+	struct bc_front *next, *prev;	/* on fronts, under list_lock */
+	bool listed;
+};
+
+static HAK_TLS struct bc_front front;
+static pthread_mutex_t list_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
+static struct bc_front *fronts;
+
+void hak_bc_lock(void)
+{
+	pthread_mutex_lock(&list_lock);
+}
+
+void hak_bc_unlock(void)
+{
+	pthread_mutex_unlock(&list_lock);
+}
 
 /* A block leaves the front for good: back to the page heap, or unmapped. */
 static void bc_release(void *block)
@@ -49,10 +75,10 @@ static void bc_release(void *block)
 		hak_panic("BigCache: block %p is no page heap block", block);
 }
 
-void *hak_bc_get(struct hak_heap *h, size_t size, size_t len, const void *site)
+void *hak_bc_get(size_t size, size_t len, const void *site)
 {
 	for (unsigned i = 0; i < HAK_BC_SLOTS; i++) {
-		struct hak_bc_slot *e = &h->bc[i];
+		struct hak_bc_slot *e = &front.slot[i];
 		void *b;
 
 		if (!atomic_load_explicit(&e->block, memory_order_relaxed) || e->site != site ||
@@ -66,17 +92,27 @@ void *hak_bc_get(struct hak_heap *h, size_t size, size_t len, const void *site)
 	return NULL;
 }
 
-bool hak_bc_keep(struct hak_heap *h, void *block, struct hak_large_hdr *hdr)
+bool hak_bc_keep(void *block, struct hak_large_hdr *hdr)
 {
 	size_t run = hak_large_len(hdr);
 	struct hak_bc_slot *e;
 
 	/* A mapping only with the usual layout: a hit must be 64-byte aligned, no more. */
-	if (h == &hak_heap_empty || run > HAK_BC_BYTES ||
+	if (run > HAK_BC_BYTES ||
 	    (!(hak_large_flags(hdr) & HAK_LARGE_F_PAGES) &&
 	     (char *)block != (char *)hak_large_base(hdr) + 2 * HAK_LARGE_HDR_SIZE) ||
 	    !hak_policy_admitted(hak_large_site(hdr)))
 		return false;
+	if (!front.listed) {
+		pthread_mutex_lock(&list_lock);
+		front.next = fronts;
+		front.prev = NULL;
+		if (fronts)
+			fronts->prev = &front;
+		fronts = &front;
+		front.listed = true;
+		pthread_mutex_unlock(&list_lock);
+	}
 	/* A free slot and room in the thread's bytes: the oldest blocks go first. */
 	for (;;) {
 		struct hak_bc_slot *oldest = NULL;
@@ -85,7 +121,7 @@ bool hak_bc_keep(struct hak_heap *h, void *block, struct hak_large_hdr *hdr)
 
 		e = NULL;
 		for (unsigned i = 0; i < HAK_BC_SLOTS; i++) {
-			struct hak_bc_slot *c = &h->bc[i];
+			struct hak_bc_slot *c = &front.slot[i];
 
 			if (!atomic_load_explicit(&c->block, memory_order_relaxed)) {
 				e = e ? e : c;
@@ -112,14 +148,65 @@ bool hak_bc_keep(struct hak_heap *h, void *block, struct hak_large_hdr *hdr)
 	return true;
 }
 
-void hak_bc_drain(struct hak_heap *h)
+void hak_bc_drain(void)
 {
+	if (!front.listed)
+		return;
+	pthread_mutex_lock(&list_lock);
 	for (unsigned i = 0; i < HAK_BC_SLOTS; i++) {
-		void *b = atomic_exchange_explicit(&h->bc[i].block, NULL, memory_order_acquire);
+		void *b = atomic_exchange_explicit(&front.slot[i].block, NULL, memory_order_acquire);
 
 		if (b)
 			bc_release(b);
 	}
+	if (front.prev)
+		front.prev->next = front.next;
+	else
+		fronts = front.next;
+	if (front.next)
+		front.next->prev = front.prev;
+	front.listed = false;
+	pthread_mutex_unlock(&list_lock);
+}
+
+/*
+ * In a fork's child only the forking thread is left: the other threads'
+ * fronts are emptied (their blocks would otherwise stay in use for the
+ * child's life) and dropped from the list, whose lock the parent's fork
+ * handler took and released.
+ */
+void hak_bc_fork_child(void)
+{
+	struct bc_front *f, *next;
+
+	pthread_mutex_lock(&list_lock);
+	for (f = fronts; f; f = next) {
+		next = f->next;
+		if (f == &front)
+			continue;
+		for (unsigned i = 0; i < HAK_BC_SLOTS; i++) {
+			void *b = atomic_exchange_explicit(&f->slot[i].block, NULL,
+							   memory_order_acquire);
+
+			if (b)
+				bc_release(b);
+		}
+	}
+	fronts = front.listed ? &front : NULL;
+	front.next = front.prev = NULL;
+	pthread_mutex_unlock(&list_lock);
+}
+
+bool hak_bc_holds(const void *block)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&list_lock);
+	for (struct bc_front *f = fronts; f && !found; f = f->next)
+		for (unsigned i = 0; i < HAK_BC_SLOTS; i++)
+			found |= atomic_load_explicit(&f->slot[i].block, memory_order_relaxed) == block;
+	pthread_mutex_unlock(&list_lock);
+	return found;
 }
 
 void hak_bc_sweep(uint64_t delay_ms)
@@ -131,9 +218,10 @@ void hak_bc_sweep(uint64_t delay_ms)
 		return;
 	atomic_store_explicit(&last_sweep_ms, now, memory_order_relaxed);
 	before = now >= delay_ms ? now - delay_ms : 0;
-	for (struct hak_heap *h = hak_heaps_first(); h; h = h->all_next) {
+	pthread_mutex_lock(&list_lock);
+	for (struct bc_front *f = fronts; f; f = f->next) {
 		for (unsigned i = 0; i < HAK_BC_SLOTS; i++) {
-			struct hak_bc_slot *e = &h->bc[i];
+			struct hak_bc_slot *e = &f->slot[i];
 			void *b;
 
 			if (!atomic_load_explicit(&e->block, memory_order_relaxed) ||
@@ -144,5 +232,6 @@ void hak_bc_sweep(uint64_t delay_ms)
 				bc_release(b);
 		}
 	}
+	pthread_mutex_unlock(&list_lock);
 	atomic_flag_clear_explicit(&sweeping, memory_order_release);
 }

@@ -12,30 +12,53 @@
  * when a newer one needs its slot, when its thread exits, and when it has
  * waited for longer than the decay delay (hak_bc_sweep, from any thread).
  *
- * Called by large.c only; calls the page heap and large.c's release of a
- * mapping, and walks the heaps.
+ * Called by large.c only (the floor above); calls the page heap and the
+ * policy's admission (the floors below).
  */
 #ifndef HAK_BIGCACHE_H
 #define HAK_BIGCACHE_H
 
-#include "heap.h"
 #include "large_header.h"
 
 /*
- * A block kept in @h's front for a request of @size bytes from @site, in
- * a home (a run, or a mapping) at most @len bytes long; or NULL.
+ * The BigCache's slots (bigcache.h): page heap blocks this thread freed,
+ * waiting for its next request from the same site.  @block is the only
+ * field another thread touches (a sweep takes it by exchange).
  */
-void *hak_bc_get(struct hak_heap *h, size_t size, size_t len, const void *site);
+#define HAK_BC_SLOTS 4
+
+struct hak_bc_slot {
+	_Atomic(void *) block;
+	const void *site;		/* the call site that had asked for it */
+	size_t run;			/* its run's length */
+	size_t usable;
+	_Atomic uint64_t stamp_ms;	/* when it was kept */
+};
+
+/*
+ * A block kept in this thread's front for a request of @size bytes from
+ * @site, in a home (a run, or a mapping) at most @len bytes long; or NULL.
+ */
+void *hak_bc_get(size_t size, size_t len, const void *site);
 
 /*
  * Keep @block (header @hdr: a page heap block, or a mapping of its own
- * with the usual layout) in @h's front; false when it does not go there
- * (the caller frees it as it would have).
+ * with the usual layout) in this thread's front; false when it does not go
+ * there (the caller frees it as it would have).  Only a thread whose exit
+ * calls hak_bc_drain() may keep blocks.
  */
-bool hak_bc_keep(struct hak_heap *h, void *block, struct hak_large_hdr *hdr);
+bool hak_bc_keep(void *block, struct hak_large_hdr *hdr);
 
-/* Give every block of @h's front back to the page heap (its thread exits). */
-void hak_bc_drain(struct hak_heap *h);
+/* Give every block of this thread's front back (it exits). */
+void hak_bc_drain(void);
+
+/* Whether any thread's front holds @block (for tests and checks). */
+bool hak_bc_holds(const void *block);
+
+/* The list of fronts' lock, for fork (init.c); the child's clean-up. */
+void hak_bc_lock(void);
+void hak_bc_unlock(void);
+void hak_bc_fork_child(void);
 
 /*
  * Give back, from every thread's front, the blocks that have waited for

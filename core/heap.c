@@ -57,7 +57,7 @@ HAK_TLS struct hak_heap *hak_heap_tls = &hak_heap_empty;
 
 static pthread_mutex_t heap_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_heap *heap_pool;	/* heaps of exited threads */
-static struct hak_heap *_Atomic all_heaps;	/* every heap, for the BigCache purge */
+static struct hak_heap *_Atomic all_heaps;	/* every heap, for the stats' sums */
 static char *heap_chunk;		/* carving area for new heaps */
 static size_t heap_chunk_left;
 static unsigned heaps_made;		/* deals the pool shards out */
@@ -482,8 +482,7 @@ static struct hak_heap *heap_attach(void)
 	if (!h)
 		return NULL;
 
-	/* Its BigCache entries were handed back at detach: all empty.  Its
-	 * event counts stay: the stats sum every heap ever made. */
+	/* Its event counts stay: the stats sum every heap ever made. */
 	memset(h, 0, HEAP_RESET_BYTES);
 	for (unsigned c = 0; c < HAK_NCLASS_MAX; c++)
 		h->cur[c] = &hak_slab_empty;

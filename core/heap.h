@@ -26,42 +26,6 @@
 #include "stats.h"
 #include "harden.h"
 
-/*
- * A large-block event waiting to be reported to the policy (policy.h):
- * the large path queues its events on the thread's heap and the thread
- * delivers them in order, in one batch under the policy lock, when the
- * queue is full (hak_policy_flush), when it exits, and before it reads
- * the policy's state.  A statistics dump therefore sees other threads'
- * last few large blocks late (at most HAK_PENDING each).
- */
-#define HAK_PENDING 16
-
-struct hak_pending {
-	const void *site_addr;		/* looked up at delivery */
-	size_t size;
-	uint64_t cost_ns;		/* ALLOC */
-	uint64_t now_ns;
-	uint64_t lifetime_ms;		/* FREE */
-	uint8_t type;			/* enum hak_event_type */
-	uint8_t route;			/* enum hak_route */
-	bool front;			/* ALLOC: from the front; FREE: kept in it */
-};
-
-/*
- * The BigCache's slots (bigcache.h): page heap blocks this thread freed,
- * waiting for its next request from the same site.  @block is the only
- * field another thread touches (a sweep takes it by exchange).
- */
-#define HAK_BC_SLOTS 4
-
-struct hak_bc_slot {
-	_Atomic(void *) block;
-	const void *site;		/* the call site that had asked for it */
-	size_t run;			/* its run's length */
-	size_t usable;
-	_Atomic uint64_t stamp_ms;	/* when it was kept */
-};
-
 struct hak_heap {
 	struct hak_slab *cur[HAK_NCLASS_MAX];
 	struct hak_slab *partial[HAK_NCLASS_MAX];
@@ -70,9 +34,6 @@ struct hak_heap {
 	uintptr_t flags;		/* HAK_SLAB_F_DEBUG when validating */
 	unsigned refills;		/* slow-path count, paces pool ticks */
 	struct hak_heap *next_free;	/* heap pool */
-	struct hak_pending pend[HAK_PENDING];
-	unsigned npend;
-	struct hak_bc_slot bc[HAK_BC_SLOTS];
 #if IS_ENABLED(CONFIG_HAKMEM_STATS)
 	/* Event counts (stats.h); kept when the heap is reused. */
 	_Alignas(64) _Atomic uint64_t stat[HAK_STAT_NR];

@@ -10,11 +10,12 @@
  * racing with the initialiser waits for it.
  *
  * Fork: the prepare handler takes every hakmem lock (policy, heap pool,
- * abandoned slabs, superslab pool, page heap, in that order) so the child inherits them in a
- * consistent state; both sides then release them.  A single-threaded
- * process skips this (see fork_prepare).  Threads other than the
- * forking one do not exist in the child: their heaps' blocks stay valid
- * and can be freed there (as remote frees), their memory is not reused.
+ * abandoned slabs, superslab pool, BigCache fronts, page heap, in that
+ * order) so the child inherits them in a consistent state; both sides then
+ * release them.  A single-threaded process skips this (see fork_prepare).
+ * Threads other than the forking one do not exist in the child: their
+ * heaps' blocks stay valid and can be freed there (as remote frees), their
+ * memory is not reused; the blocks their BigCache fronts held go back.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,6 +35,7 @@
 #include "policy.h"
 #include "pageheap.h"
 #include "large.h"
+#include "bigcache.h"
 
 _Atomic int hak_init_state __hak_read_mostly;
 
@@ -53,6 +55,7 @@ static void fork_prepare(void)
 	hak_policy_lock();
 	hak_heaps_lock();
 	hak_pool_lock();
+	hak_bc_lock();
 	hak_ph_lock();
 }
 
@@ -61,9 +64,18 @@ static void fork_release(void)
 	if (!fork_locked)
 		return;
 	hak_ph_unlock();
+	hak_bc_unlock();
 	hak_pool_unlock();
 	hak_heaps_unlock();
 	hak_policy_unlock();
+}
+
+static void fork_child(void)
+{
+	if (!fork_locked)
+		return;
+	fork_release();
+	hak_bc_fork_child();
 }
 
 /* A per-process freed-block key (heap.h): unpredictable enough that a
@@ -106,7 +118,7 @@ void hak_init_slow(void)
 
 	/* From here on, allocation works; the calls below may allocate. */
 	hak_heap_init(&heap_hooks);
-	pthread_atfork(fork_prepare, fork_release, fork_release);
+	pthread_atfork(fork_prepare, fork_release, fork_child);
 	hak_options_init();
 	if (!IS_ENABLED(CONFIG_HAKMEM_BACKEND_FAULT) && getenv("HAKMEM_FAULT_N"))
 		hak_warn("HAKMEM_FAULT_N: fault injection is not compiled into this build "

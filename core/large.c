@@ -175,14 +175,6 @@ static void *large_heap(size_t size, const void *site)
 	return block;
 }
 
-/* The header of a live large block: apart for the page heap's, else before it. */
-struct hak_large_hdr *hak_large_hdr_find(const void *p)
-{
-	struct hak_large_hdr *h = ((uintptr_t)p & HAK_SS_MASK) ? NULL : hak_ph_header(p);
-
-	return h ? h : hak_large_hdr_of(p);
-}
-
 static uint64_t clock_ns(void)
 {
 	struct timespec ts;
@@ -191,24 +183,11 @@ static uint64_t clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Queue an event for the policy; a thread without a heap delivers it now. */
+/* Queue an event for the policy: batched on a thread with a heap (given one here). */
 static void large_event(struct hak_pending ev)
 {
-	struct hak_heap *h = hak_heap_own();
-
-	if (h == &hak_heap_empty) {
-		struct hak_event e = {
-			.type = (enum hak_event_type)ev.type, .size = ev.size,
-			.route = (enum hak_route)ev.route, .cost_ns = ev.cost_ns,
-			.lifetime_ms = ev.lifetime_ms, .now_ns = ev.now_ns,
-		};
-
-		hak_policy_event_now(&e, ev.site_addr);
-		return;
-	}
-	if (h->npend == HAK_PENDING)
-		hak_policy_flush(h);
-	h->pend[h->npend++] = ev;
+	hak_heap_own();
+	hak_policy_queue(&ev);
 }
 
 /*
@@ -244,20 +223,17 @@ static size_t home_len(size_t size, enum hak_route route)
  */
 static void *large_front(size_t size, size_t align, enum hak_route route, const void *site)
 {
-	struct hak_heap *h;
 	struct hak_large_hdr *hdr;
 	size_t len;
 	void *p;
 
+	/* Only a thread with a heap has a front: its exit empties it. */
 	if (route == HAK_ROUTE_SPAN || (route == HAK_ROUTE_MAP && align > HAK_LARGE_HDR_SIZE) ||
-	    size > PTRDIFF_MAX || size > hak_policy_cache_max())
-		return NULL;
-	h = hak_heap_own();
-	if (h == &hak_heap_empty)
+	    size > PTRDIFF_MAX || size > hak_policy_cache_max() || hak_heap_own() == &hak_heap_empty)
 		return NULL;
 	/* A run of the same units; a mapping up to a quarter longer (pages). */
 	len = home_len(size, route);
-	p = hak_bc_get(h, size, route == HAK_ROUTE_HEAP ? len : len + len / 4, site);
+	p = hak_bc_get(size, route == HAK_ROUTE_HEAP ? len : len + len / 4, site);
 	if (!p)
 		return NULL;
 	hdr = hak_large_hdr_find(p);
@@ -455,14 +431,6 @@ void hak_large_zero(void *p, size_t size)
 	hak_stat_add(HAK_STAT_ZERO_WRITTEN, 1);
 }
 
-void hak_large_release(void *p, struct hak_large_hdr *h)
-{
-	hak_region_del(p);
-	hak_gauge_add(HAK_GAUGE_MAPPED, -(long)hak_large_len(h));
-	hak_gauge_add(HAK_GAUGE_COMMITTED, -(long)hak_large_len(h));
-	hak_backend->release(hak_large_base(h), hak_large_len(h));
-}
-
 void hak_large_free(void *p, struct hak_large_hdr *h)
 {
 	enum hak_route route;
@@ -484,7 +452,7 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 	if (flags & HAK_LARGE_F_PROBE)
 		zero_learn(p, size, site);
 	if ((flags & (HAK_LARGE_F_PAGES | HAK_LARGE_F_MAPPED)) && size <= hak_policy_cache_max() &&
-	    hak_bc_keep(hak_heap_own(), p, h)) {
+	    hak_heap_own() != &hak_heap_empty && hak_bc_keep(p, h)) {
 		hak_stat_add(HAK_STAT_LARGE_KEPT, 1);
 		now = clock_ns();
 		large_event((struct hak_pending){ .type = HAK_EV_FREE, .site_addr = site, .size = size,
@@ -524,8 +492,9 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 
 void hak_large_detach(struct hak_heap *h)
 {
-	hak_bc_drain(h);
-	hak_policy_flush(h);
+	(void)h;
+	hak_bc_drain();
+	hak_policy_flush();
 }
 
 /*

@@ -28,11 +28,6 @@ void *hak_large_alloc(size_t size, size_t align, const void *site) HAK_SLOWPATH;
 void *hak_large_alloc_growing(size_t size, const void *site);
 void hak_large_free(void *p, struct hak_large_hdr *hdr) HAK_SLOWPATH;
 
-/* The header of the live large block @p, wherever it is kept. */
-struct hak_large_hdr *hak_large_hdr_find(const void *p);
-/* Give a mapping of its own back to the backend. */
-void hak_large_release(void *p, struct hak_large_hdr *h);
-
 /* A thread exits: its front goes back to the page heap, its events to the policy. */
 struct hak_heap;
 void hak_large_detach(struct hak_heap *h);

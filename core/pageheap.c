@@ -755,3 +755,19 @@ void hak_ph_get_stats(struct hak_ph_stats *out)
 	out->oldest_dirty_ms = oldest == UINT64_MAX ? 0 : oldest;
 	pthread_mutex_unlock(&ph.lock);
 }
+
+/* The header of a live large block: apart for the page heap's, else before it. */
+struct hak_large_hdr *hak_large_hdr_find(const void *p)
+{
+	struct hak_large_hdr *h = ((uintptr_t)p & HAK_SS_MASK) ? NULL : hak_ph_header(p);
+
+	return h ? h : hak_large_hdr_of(p);
+}
+
+void hak_large_release(void *p, struct hak_large_hdr *h)
+{
+	hak_region_del(p);
+	hak_gauge_add(HAK_GAUGE_MAPPED, -(long)hak_large_len(h));
+	hak_gauge_add(HAK_GAUGE_COMMITTED, -(long)hak_large_len(h));
+	hak_backend->release(hak_large_base(h), hak_large_len(h));
+}

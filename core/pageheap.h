@@ -108,6 +108,15 @@ struct hak_large_hdr *hak_ph_header(const void *p);
 /* True when @p lies in a region of the page heap. */
 bool hak_ph_owns(const void *p);
 
+/*
+ * Large blocks wherever they live (here, since every large block's home is
+ * the page heap or a mapping of its own beside it): the header of the live
+ * block @p, and the return of a mapping of its own to the backend (by the
+ * large-block floor, or by the BigCache when it lets a block go).
+ */
+struct hak_large_hdr *hak_large_hdr_find(const void *p);
+void hak_large_release(void *p, struct hak_large_hdr *h);
+
 void hak_ph_set_params(const struct hak_ph_params *p);
 void hak_ph_get_params(struct hak_ph_params *p);
 

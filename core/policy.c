@@ -298,41 +298,43 @@ static struct hak_event event_of(const struct hak_pending *pd)
 	};
 }
 
-void hak_policy_flush(struct hak_heap *h)
+static HAK_TLS struct {
+	struct hak_pending ev[HAK_PENDING];
+	unsigned n;
+} queue;
+
+void hak_policy_flush(void)
 {
-	if (!h->npend)
+	if (!queue.n)
 		return;
 	pthread_mutex_lock(&policy_lock);
-	for (unsigned i = 0; i < h->npend; i++) {
-		struct hak_event ev = event_of(&h->pend[i]);
+	for (unsigned i = 0; i < queue.n; i++) {
+		struct hak_event ev = event_of(&queue.ev[i]);
 
-		deliver(&ev, h->pend[i].site_addr);
+		deliver(&ev, queue.ev[i].site_addr);
 	}
-	h->npend = 0;
+	queue.n = 0;
 	pthread_mutex_unlock(&policy_lock);
 }
 
-void hak_policy_event_now(const struct hak_event *ev, const void *site_addr)
+void hak_policy_queue(const struct hak_pending *pd)
 {
-	struct hak_event e = *ev;
+	if (hak_heap_tls == &hak_heap_empty) {
+		struct hak_event ev = event_of(pd);
 
-	pthread_mutex_lock(&policy_lock);
-	deliver(&e, site_addr);
-	pthread_mutex_unlock(&policy_lock);
-}
-
-/* A reader of the policy's state sees its own thread's events first. */
-static void flush_own(void)
-{
-	struct hak_heap *h = hak_heap_tls;
-
-	if (h != &hak_heap_empty)
-		hak_policy_flush(h);
+		pthread_mutex_lock(&policy_lock);
+		deliver(&ev, pd->site_addr);
+		pthread_mutex_unlock(&policy_lock);
+		return;
+	}
+	if (queue.n == HAK_PENDING)
+		hak_policy_flush();
+	queue.ev[queue.n++] = *pd;
 }
 
 void hak_policy_each_site(void (*fn)(const struct hak_site *site, void *arg), void *arg)
 {
-	flush_own();
+	hak_policy_flush();
 	pthread_mutex_lock(&policy_lock);
 	for (unsigned i = 0; i < hak_opts.sites && i < CONFIG_HAKMEM_SITES; i++)
 		if (sites[i].addr)
@@ -344,7 +346,7 @@ int hak_policy_report(char *buf, size_t len)
 {
 	struct hak_report b = { buf, len, 0 };
 
-	flush_own();
+	hak_policy_flush();
 	pthread_mutex_lock(&policy_lock);
 	hak_report_str(&b, "policy=");
 	hak_report_str(&b, active ? active->name : "none");

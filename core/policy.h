@@ -5,8 +5,8 @@
  * reads.
  *
  * The large path reads the decisions without a lock (hak_policy_map_min,
- * hak_policy_admitted) and queues its events on the thread's heap
- * (hak_pend, heap.h); they reach the policy in batches, under policy_lock
+ * hak_policy_admitted) and queues its events in a queue of each thread's
+ * own (hak_policy_queue); they reach the policy in batches, under policy_lock
  * (policy.c), which serialises the active policy's hooks and the site
  * table.  The small fast paths never come here.
  */
@@ -16,7 +16,26 @@
 #include <hakmem_policy.h>
 #include "internal.h"
 
-struct hak_heap;
+/*
+ * A large-block event waiting to be reported to the policy (policy.h):
+ * the large path queues its events in the thread's queue (policy.c) and
+ * the thread delivers them in order, in one batch under the policy lock, when the
+ * queue is full (hak_policy_flush), when it exits, and before it reads
+ * the policy's state.  A statistics dump therefore sees other threads'
+ * last few large blocks late (at most HAK_PENDING each).
+ */
+#define HAK_PENDING 16
+
+struct hak_pending {
+	const void *site_addr;		/* looked up at delivery */
+	size_t size;
+	uint64_t cost_ns;		/* ALLOC */
+	uint64_t now_ns;
+	uint64_t lifetime_ms;		/* FREE */
+	uint8_t type;			/* enum hak_event_type */
+	uint8_t route;			/* enum hak_route */
+	bool front;			/* ALLOC: from the front; FREE: kept in it */
+};
 
 /* Set up the active policy from hak_opts (after hak_options_init). */
 void hak_policy_init(void);
@@ -31,13 +50,16 @@ size_t hak_policy_cache_max(void);
 bool hak_policy_admitted(const void *addr);
 
 /*
- * Deliver @h's queued events to the policy (policy lock taken here).  A
- * thread calls it when its queue is full, when it exits, and before it
- * reads the policy's state.
+ * Queue @ev for the policy.  A thread without a heap delivers it at once:
+ * it has no exit hook to deliver it later.
  */
-void hak_policy_flush(struct hak_heap *h);
-/* An event of a thread without a heap: delivered at once. */
-void hak_policy_event_now(const struct hak_event *ev, const void *site_addr);
+void hak_policy_queue(const struct hak_pending *ev);
+/*
+ * Deliver the calling thread's queued events to the policy (policy lock
+ * taken here): when its queue is full, when it exits, and before it reads
+ * the policy's state.
+ */
+void hak_policy_flush(void);
 
 /* A decide() if HAK_DECIDE_MS have passed since the last (any slow path). */
 void hak_policy_poll(void);

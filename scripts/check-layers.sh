@@ -9,23 +9,13 @@
 # object defines is an arrow, and an arrow that points up is an error.
 # So is any reference from the core to a plugin (policies/, backends/,
 # frontends/): plugins register themselves; the core names none.
-#
-# Arrows that still point up are listed in KNOWN below, each one a debt
-# that docs/layers.md names; the check fails on any arrow not listed, and
-# on a listed one that is gone (so that the list only ever shrinks).
 set -eu
 
 objdir=${1:?usage: check-layers.sh OBJDIR (a build directory)}
 
 # Bottom first.  validate is built only with CONFIG_HAKMEM_DEBUG_VALIDATE.
 FLOORS="base options stats sizeclass harden pagemap superslab validate pageheap heap
-	large bigcache policy report blockcheck init alloc"
-
-KNOWN="
-large bigcache
-large policy
-bigcache policy
-"
+	policy bigcache large report blockcheck init alloc"
 
 [ -d "$objdir/core" ] || {
 	echo "check-layers: no core objects under $objdir (build first)" >&2
@@ -48,12 +38,10 @@ for o in "$objdir"/core/*.o "$objdir"/policies/*.o "$objdir"/backends/*.o \
 		NF == 3 && $2 ~ /^[TDBRVWC]$/ { print "D", f, $3 }'
 done >"$tmp"
 
-awk -v floors="$FLOORS" -v known="$KNOWN" '
+awk -v floors="$FLOORS" '
 	BEGIN {
 		n = split(floors, fl, /[ \t\n]+/)
 		for (i = 1; i <= n; i++) if (fl[i] != "") rank[fl[i]] = i
-		m = split(known, kl, "\n")
-		for (i = 1; i <= m; i++) if (kl[i] != "") debt[kl[i]] = 1
 	}
 	$1 == "D" { def[$3] = $2; next }
 	{ use[NR] = $2 " " $3 }
@@ -66,15 +54,10 @@ awk -v floors="$FLOORS" -v known="$KNOWN" '
 			up = substr(to, 1, 1) == "@" || !(to in rank) || rank[to] > rank[from]
 			if (!up) continue
 			arrow = from " " to
-			if (arrow in debt) { seen[arrow] = 1; continue }
 			if (!(arrow in told)) {
 				printf "check-layers: core/%s.c uses %s of %s, a floor above it\n", from, a[2], to
 				told[arrow] = 1
 			}
-			bad = 1
-		}
-		for (k in debt) if (!(k in seen)) {
-			printf "check-layers: \"%s\" is gone: take it off KNOWN in scripts/check-layers.sh\n", k
 			bad = 1
 		}
 		exit bad

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hakmem.h>
@@ -794,17 +795,10 @@ static void bc_warm(const void *site)
 {
 	for (int i = 0; i < 40; i++) {
 		hak_free(hak_malloc_site(3 << 20, site));
-		hak_policy_flush(hak_heap_tls);
+		hak_policy_flush();
 	}
 }
 
-static bool in_front(const struct hak_heap *h, const void *p)
-{
-	for (unsigned i = 0; i < HAK_BC_SLOTS; i++)
-		if (atomic_load(&h->bc[i].block) == p)
-			return true;
-	return false;
-}
 
 START_TEST(bigcache_reuse)
 {
@@ -815,7 +809,7 @@ START_TEST(bigcache_reuse)
 	bc_warm(&bc_site);
 	p = hak_malloc_site(n, &bc_site);
 	hak_free(p);
-	ck_assert(in_front(hak_heap_tls, p));
+	ck_assert(hak_bc_holds(p));
 	/* Freeing it again while it waits is a double free (see below). */
 	ck_assert(hak_large_flags(hak_large_hdr_find(p)) & HAK_LARGE_F_CACHED);
 	/* The same site and length of home takes the very block back. */
@@ -823,18 +817,18 @@ START_TEST(bigcache_reuse)
 	ck_assert_ptr_eq(q, p);
 	ck_assert(hak_large_hdr_valid(hdr_of(q)));
 	ck_assert(!(hak_large_flags(hdr_of(q)) & HAK_LARGE_F_CACHED));
-	ck_assert(!in_front(hak_heap_tls, p));
+	ck_assert(!hak_bc_holds(p));
 	/* Another site does not, nor a request that needs a longer home. */
 	hak_free(q);
 	bc_warm(&bc_site + 1);
-	ck_assert(in_front(hak_heap_tls, p));
+	ck_assert(hak_bc_holds(p));
 	q = hak_malloc_site(n, &bc_site + 1);
 	ck_assert_ptr_ne(q, p);
 	hak_free(q);
 	q = hak_malloc_site(n + (2 << 20), &bc_site);
 	ck_assert_ptr_ne(q, p);
 	hak_free(q);
-	ck_assert(in_front(hak_heap_tls, p));
+	ck_assert(hak_bc_holds(p));
 }
 END_TEST
 
@@ -853,7 +847,6 @@ static pthread_barrier_t idle_barrier;
 
 struct idle {
 	void *kept;
-	struct hak_heap *heap;
 };
 
 static void *free_then_idle(void *arg)
@@ -863,7 +856,6 @@ static void *free_then_idle(void *arg)
 	bc_warm(&bc_site);
 	t->kept = hak_malloc_site(3 << 20, &bc_site);
 	hak_free(t->kept);
-	t->heap = hak_heap_tls;
 	pthread_barrier_wait(&idle_barrier);	/* the main thread sweeps */
 	pthread_barrier_wait(&idle_barrier);
 	return NULL;
@@ -878,12 +870,12 @@ START_TEST(bigcache_swept_from_idle_thread_and_drained_at_exit)
 	ck_assert_int_eq(pthread_barrier_init(&idle_barrier, NULL, 2), 0);
 	ck_assert_int_eq(pthread_create(&tid, NULL, free_then_idle, &t), 0);
 	pthread_barrier_wait(&idle_barrier);
-	ck_assert(in_front(t.heap, t.kept));
+	ck_assert(hak_bc_holds(t.kept));
 	/* Another thread's sweep takes the idle thread's block back (the
 	 * clock is coarse: a few of its ticks later). */
 	usleep(20 * 1000);
 	hak_bc_sweep(0);
-	ck_assert(!in_front(t.heap, t.kept));
+	ck_assert(!hak_bc_holds(t.kept));
 	pthread_barrier_wait(&idle_barrier);
 	ck_assert_int_eq(pthread_join(tid, NULL), 0);
 
@@ -891,8 +883,39 @@ START_TEST(bigcache_swept_from_idle_thread_and_drained_at_exit)
 	ck_assert_int_eq(pthread_barrier_init(&idle_barrier, NULL, 1), 0);
 	ck_assert_int_eq(pthread_create(&tid, NULL, free_then_idle, &t), 0);
 	ck_assert_int_eq(pthread_join(tid, NULL), 0);
-	for (unsigned i = 0; i < HAK_BC_SLOTS; i++)
-		ck_assert_ptr_null(atomic_load(&t.heap->bc[i].block));
+	ck_assert(!hak_bc_holds(t.kept));
+}
+END_TEST
+
+/*
+ * A fork's child has only the forking thread: the block another thread's
+ * front held is given back there (it would stay in use for the child's
+ * life), and the parent's front keeps it.
+ */
+START_TEST(bigcache_fronts_of_other_threads_go_back_in_a_fork_child)
+{
+	struct idle t = { 0 };
+	pthread_t tid;
+	pid_t pid;
+	int status;
+
+	hak_init();
+	ck_assert_int_eq(pthread_barrier_init(&idle_barrier, NULL, 2), 0);
+	ck_assert_int_eq(pthread_create(&tid, NULL, free_then_idle, &t), 0);
+	pthread_barrier_wait(&idle_barrier);
+	ck_assert(hak_bc_holds(t.kept));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		void *p = hak_malloc(3 << 20);
+
+		_exit(!hak_bc_holds(t.kept) && p ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(hak_bc_holds(t.kept));
+	pthread_barrier_wait(&idle_barrier);
+	ck_assert_int_eq(pthread_join(tid, NULL), 0);
 }
 END_TEST
 
@@ -946,6 +969,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, bigcache_reuse);
 	tcase_add_test_raise_signal(tc, bigcache_double_free_is_caught, SIGABRT);
 	tcase_add_test(tc, bigcache_swept_from_idle_thread_and_drained_at_exit);
+	tcase_add_test(tc, bigcache_fronts_of_other_threads_go_back_in_a_fork_child);
 	suite_add_tcase(s, tc);
 	return s;
 }
