@@ -287,9 +287,9 @@ $(outdir)/tools/%: tools/%.c
 
 # ---------------------------------------------------------------------------
 # Tests: test/<dir>/test_<name>.c is a Check program, built as
-# $(outdir)/test/<dir>/test_<name>.  The directories in static-test-dirs
-# link the static library to reach internals; every other one links
-# libhakmem.so, named
+# $(outdir)/test/<dir>/test_<name> with the helpers of test/lib/.  The
+# directories in static-test-dirs link the static library to reach
+# internals; every other one links libhakmem.so, named
 # before libcheck and kept even if unused (--no-as-needed), so that the
 # whole process allocates through hakmem.
 
@@ -312,11 +312,19 @@ export STRESS_API := native
 endif
 test-cflags := -std=gnu11 $(CFLAGS) -pthread -Wall -Wextra \
 	-fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
-	-fno-builtin-realloc $(conf-include) -Iinclude $(CHECK_CFLAGS)
+	-fno-builtin-realloc $(conf-include) -Iinclude -Itest/lib $(CHECK_CFLAGS)
 need-check = $(if $(CHECK_LIBS),,$(error pkg-config finds no "check": run scripts/install-deps.sh test))
 
+test-lib := $(patsubst %.c,$(outdir)/%.o,$(wildcard test/lib/*.c))
+
 PHONY += tests
-tests: $(test-bins)
+tests: $(test-lib) $(test-bins)
+
+$(outdir)/test/lib/%.o: test/lib/%.c $(autoconf-h) Makefile
+	$(need-check)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(test-cflags) $(depflags) -c -o $@ $<
 
 # Directories whose tests reach internals: unit/ (core modules), policy/
 # (each policy against a fake core), config/ (the option table and the
@@ -324,20 +332,20 @@ tests: $(test-bins)
 static-test-dirs := unit policy config
 
 define static-test-rule
-$$(outdir)/test/$(1)/%: test/$(1)/%.c $$(outdir)/libhakmem.a $$(autoconf-h)
+$$(outdir)/test/$(1)/%: test/$(1)/%.c $$(test-lib) $$(outdir)/libhakmem.a $$(autoconf-h)
 	$$(need-check)
 	$$(call msg,CC,$$@)
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(test-cflags) -Icore $$(depflags) -o $$@ $$< \
+	$$(Q)$$(CC) $$(test-cflags) -Icore $$(depflags) -o $$@ $$< $$(test-lib) \
 		$$(outdir)/libhakmem.a $$(call uniq,$$(libs-y)) $$(CHECK_LIBS)
 endef
 $(foreach d,$(static-test-dirs),$(eval $(call static-test-rule,$(d))))
 
-$(outdir)/test/%: test/%.c $(outdir)/libhakmem.so $(autoconf-h)
+$(outdir)/test/%: test/%.c $(test-lib) $(outdir)/libhakmem.so $(autoconf-h)
 	$(need-check)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(test-cflags) $(depflags) -o $@ $< \
+	$(Q)$(CC) $(test-cflags) $(depflags) -o $@ $< $(test-lib) \
 		-L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
 		-Wl,-rpath,$(abspath $(outdir)) $(CHECK_LIBS)
 
@@ -393,7 +401,7 @@ $(outdir)/test/fuzz/%: test/fuzz/%.c $(outdir)/libhakmem.a $(autoconf-h)
 	$(Q)$(CC) $(test-cflags) -Icore -fsanitize=fuzzer $(depflags) -o $@ $< \
 		$(outdir)/libhakmem.a $(call uniq,$(libs-y))
 
--include $(objs:.o=.d) $(addsuffix .d,$(tool-bins) $(test-bins) $(fuzz-bins))
+-include $(objs:.o=.d) $(test-lib:.o=.d) $(addsuffix .d,$(tool-bins) $(test-bins) $(fuzz-bins))
 
 # ---------------------------------------------------------------------------
 # Goals that need no configuration

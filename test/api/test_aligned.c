@@ -30,8 +30,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define KiB ((size_t)1024)
-#define MiB (1024 * KiB)
+#include "testlib.h"
+
 #define MAX_ALIGN (128 * MiB)
 
 static int (*volatile f_posix_memalign)(void **, size_t, size_t) = posix_memalign;
@@ -46,11 +46,6 @@ static size_t (*volatile f_usable)(void *) = malloc_usable_size;
 static const size_t sweep_sizes[] = { 0, 1, 15, 16, 17, 100, 4096, 100000, 3 * MiB };
 #define NSIZES (sizeof(sweep_sizes) / sizeof(sweep_sizes[0]))
 
-static int is_aligned(const void *p, size_t a)
-{
-	return ((uintptr_t)p & (a - 1)) == 0;
-}
-
 static size_t next_pow2(size_t a)
 {
 	size_t p = 1;
@@ -58,78 +53,6 @@ static size_t next_pow2(size_t a)
 	while (p < a)
 		p <<= 1;
 	return p;
-}
-
-/*
- * The fill pattern is a function of (offset, seed) only, so any prefix of a
- * block can be checked after realloc.  Whole words are written at once; a
- * partial word at the end holds the first bytes of the word that would be
- * there, so the result does not depend on byte order.
- */
-static uint64_t pat_word(size_t off, unsigned seed)
-{
-	uint64_t x = (uint64_t)off * 0x9e3779b97f4a7c15ull + seed * 0xff51afd7ed558ccdull + 1;
-
-	x ^= x >> 29;
-	x *= 0xbf58476d1ce4e5b9ull;
-	return x ^ (x >> 32);
-}
-
-static void fill(void *p, size_t n, unsigned seed)
-{
-	unsigned char *c = p;
-	size_t i = 0;
-	uint64_t v;
-
-	for (; i + 8 <= n; i += 8) {
-		v = pat_word(i, seed);
-		memcpy(c + i, &v, 8);
-	}
-	if (i < n) {
-		v = pat_word(i, seed);
-		memcpy(c + i, &v, n - i);
-	}
-}
-
-/* Returns the first offset that does not hold the pattern, or n. */
-static size_t check_fill(const void *p, size_t n, unsigned seed)
-{
-	const unsigned char *c = p;
-	unsigned char w[8];
-	size_t i = 0;
-	uint64_t v;
-
-	for (; i < n; i += 8) {
-		size_t len = n - i < 8 ? n - i : 8;
-
-		v = pat_word(i, seed);
-		memcpy(w, &v, 8);
-		if (memcmp(c + i, w, len) != 0) {
-			for (size_t j = 0; j < len; j++)
-				if (c[i + j] != w[j])
-					return i + j;
-		}
-	}
-	return n;
-}
-
-/*
- * Writes the slack between the request and the usable size: all of it when
- * it is small, otherwise its first and last pages (glibc reports a whole
- * mapping as usable for large alignments; touching 100 MiB per block would
- * only cost memory).
- */
-static void touch_slack(void *p, size_t size, size_t usable)
-{
-	unsigned char *c = p;
-	size_t slack = usable - size;
-
-	if (slack <= 1 * MiB) {
-		memset(c + size, 0x5a, slack);
-	} else {
-		memset(c + size, 0x5a, 4096);
-		memset(c + usable - 4096, 0x5a, 4096);
-	}
 }
 
 enum entry { E_POSIX_MEMALIGN, E_ALIGNED_ALLOC, E_MEMALIGN };
@@ -438,41 +361,13 @@ END_TEST
 static Suite *aligned_suite(void)
 {
 	Suite *s = suite_create("aligned");
-	TCase *tc;
 
-	tc = tcase_create("sweep");
-	tcase_set_timeout(tc, 90);
-	tcase_add_test(tc, posix_memalign_sweep);
-	tcase_add_test(tc, aligned_alloc_sweep);
-	tcase_add_test(tc, memalign_sweep);
-	tcase_add_test(tc, aligned_many_small);
-	tcase_add_test(tc, aligned_realloc);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("errors");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, posix_memalign_einval);
-	tcase_add_test(tc, posix_memalign_enomem);
-	tcase_add_test(tc, aligned_alloc_memalign_enomem);
-	tcase_add_test(tc, aligned_alloc_memalign_round_up);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("page");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, valloc_page_aligned);
-	tcase_add_test(tc, pvalloc_rounds_to_page);
-	tcase_add_test(tc, valloc_pvalloc_enomem);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "sweep", 90, posix_memalign_sweep, aligned_alloc_sweep, memalign_sweep,
+		  aligned_many_small, aligned_realloc);
+	add_tcase(s, "errors", 30, posix_memalign_einval, posix_memalign_enomem,
+		  aligned_alloc_memalign_enomem, aligned_alloc_memalign_round_up);
+	add_tcase(s, "page", 30, valloc_page_aligned, pvalloc_rounds_to_page, valloc_pvalloc_enomem);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(aligned_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN(aligned_suite)

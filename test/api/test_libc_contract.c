@@ -26,8 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define KiB ((size_t)1024)
-#define MiB (1024 * KiB)
+#include "testlib.h"
 
 static void *(*volatile f_malloc)(size_t) = malloc;
 static void *(*volatile f_calloc)(size_t, size_t) = calloc;
@@ -42,96 +41,6 @@ void free_sized(void *ptr, size_t size);
 void free_aligned_sized(void *ptr, size_t alignment, size_t size);
 typedef void (*free_sized_fn)(void *, size_t);
 typedef void (*free_aligned_sized_fn)(void *, size_t, size_t);
-
-/*
- * Calls an allocation that must fail with ENOMEM.  errno is read at once:
- * Check's own bookkeeping between two assertions may change it.
- */
-#define ASSERT_ENOMEM(call)                                                     \
-	do {                                                                    \
-		void *r_;                                                       \
-		int e_;                                                         \
-		errno = 0;                                                      \
-		r_ = (call);                                                    \
-		e_ = errno;                                                     \
-		ck_assert_msg(r_ == NULL, "%s = %p, want NULL", #call, r_);     \
-		ck_assert_msg(e_ == ENOMEM, "%s: errno %d, want ENOMEM", #call, e_); \
-	} while (0)
-
-static int is_aligned(const void *p, size_t a)
-{
-	return ((uintptr_t)p & (a - 1)) == 0;
-}
-
-/*
- * The fill pattern is a function of (offset, seed) only, so any prefix of a
- * block can be checked after realloc.  Whole words are written at once; a
- * partial word at the end holds the first bytes of the word that would be
- * there, so the result does not depend on byte order.
- */
-static uint64_t pat_word(size_t off, unsigned seed)
-{
-	uint64_t x = (uint64_t)off * 0x9e3779b97f4a7c15ull + seed * 0xff51afd7ed558ccdull + 1;
-
-	x ^= x >> 29;
-	x *= 0xbf58476d1ce4e5b9ull;
-	return x ^ (x >> 32);
-}
-
-static void fill(void *p, size_t n, unsigned seed)
-{
-	unsigned char *c = p;
-	size_t i = 0;
-	uint64_t v;
-
-	for (; i + 8 <= n; i += 8) {
-		v = pat_word(i, seed);
-		memcpy(c + i, &v, 8);
-	}
-	if (i < n) {
-		v = pat_word(i, seed);
-		memcpy(c + i, &v, n - i);
-	}
-}
-
-/* Returns the first offset that does not hold the pattern, or n. */
-static size_t check_fill(const void *p, size_t n, unsigned seed)
-{
-	const unsigned char *c = p;
-	unsigned char w[8];
-	size_t i = 0;
-	uint64_t v;
-
-	for (; i < n; i += 8) {
-		size_t len = n - i < 8 ? n - i : 8;
-
-		v = pat_word(i, seed);
-		memcpy(w, &v, 8);
-		if (memcmp(c + i, w, len) != 0) {
-			for (size_t j = 0; j < len; j++)
-				if (c[i + j] != w[j])
-					return i + j;
-		}
-	}
-	return n;
-}
-
-static size_t first_nonzero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	size_t i = 0;
-	uint64_t v;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&v, c + i, 8);
-		if (v)
-			break;
-	}
-	for (; i < n; i++)
-		if (c[i])
-			return i;
-	return n;
-}
 
 /* A live block: allocated, usable size checked and fully written. */
 static void *checked_malloc(size_t n, unsigned seed)
@@ -697,55 +606,16 @@ END_TEST
 static Suite *contract_suite(void)
 {
 	Suite *s = suite_create("libc_contract");
-	TCase *tc;
 
-	tc = tcase_create("malloc");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, malloc_zero_distinct);
-	tcase_add_test(tc, malloc_size_sweep);
-	tcase_add_test(tc, malloc_impossible_sizes);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("calloc");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, calloc_overflow_and_huge);
-	tcase_add_test(tc, calloc_zero_sizes);
-	tcase_add_test(tc, calloc_zero_on_reuse);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("realloc");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, realloc_keeps_contents);
-	tcase_add_test(tc, realloc_step_by_step);
-	tcase_add_test(tc, realloc_null_is_malloc);
-	tcase_add_test(tc, realloc_zero_frees);
-	tcase_add_test(tc, realloc_failure_leaves_block);
-	tcase_add_test(tc, reallocarray_contract);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("free");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, usable_size_null);
-	tcase_add_test(tc, free_null);
-	tcase_add_test(tc, free_keeps_errno);
-	tcase_add_test(tc, free_sized_contract);
-	tcase_add_test(tc, free_aligned_sized_contract);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("symbols");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, malloc_family_is_hakmem);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "malloc", 60, malloc_zero_distinct, malloc_size_sweep, malloc_impossible_sizes);
+	add_tcase(s, "calloc", 60, calloc_overflow_and_huge, calloc_zero_sizes, calloc_zero_on_reuse);
+	add_tcase(s, "realloc", 60, realloc_keeps_contents, realloc_step_by_step,
+		  realloc_null_is_malloc, realloc_zero_frees, realloc_failure_leaves_block,
+		  reallocarray_contract);
+	add_tcase(s, "free", 60, usable_size_null, free_null, free_keeps_errno,
+		  free_sized_contract, free_aligned_sized_contract);
+	add_tcase(s, "symbols", 30, malloc_family_is_hakmem);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(contract_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN(contract_suite)

@@ -24,8 +24,7 @@
 
 #include <hakmem.h>
 
-#define KiB ((size_t)1024)
-#define MiB (1024 * KiB)
+#include "testlib.h"
 
 static void *(*volatile h_malloc)(size_t) = hak_malloc;
 static void *(*volatile h_malloc_site)(size_t, const void *) = hak_malloc_site;
@@ -51,115 +50,6 @@ static const size_t sizes[] = {
 	2 * MiB + 1, 3 * MiB, 5 * MiB, 16 * MiB,
 };
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
-
-/*
- * Calls an allocation that must fail with ENOMEM.  errno is read at once:
- * Check's own bookkeeping between two assertions may change it.
- */
-#define ASSERT_ENOMEM(call)                                                     \
-	do {                                                                    \
-		void *r_;                                                       \
-		int e_;                                                         \
-		errno = 0;                                                      \
-		r_ = (call);                                                    \
-		e_ = errno;                                                     \
-		ck_assert_msg(r_ == NULL, "%s = %p, want NULL", #call, r_);     \
-		ck_assert_msg(e_ == ENOMEM, "%s: errno %d, want ENOMEM", #call, e_); \
-	} while (0)
-
-static int is_aligned(const void *p, size_t a)
-{
-	return ((uintptr_t)p & (a - 1)) == 0;
-}
-
-/*
- * The fill pattern is a function of (offset, seed) only, so any prefix of a
- * block can be checked after realloc.  Whole words are written at once; a
- * partial word at the end holds the first bytes of the word that would be
- * there, so the result does not depend on byte order.
- */
-static uint64_t pat_word(size_t off, unsigned seed)
-{
-	uint64_t x = (uint64_t)off * 0x9e3779b97f4a7c15ull + seed * 0xff51afd7ed558ccdull + 1;
-
-	x ^= x >> 29;
-	x *= 0xbf58476d1ce4e5b9ull;
-	return x ^ (x >> 32);
-}
-
-static void fill(void *p, size_t n, unsigned seed)
-{
-	unsigned char *c = p;
-	size_t i = 0;
-	uint64_t v;
-
-	for (; i + 8 <= n; i += 8) {
-		v = pat_word(i, seed);
-		memcpy(c + i, &v, 8);
-	}
-	if (i < n) {
-		v = pat_word(i, seed);
-		memcpy(c + i, &v, n - i);
-	}
-}
-
-/* Returns the first offset that does not hold the pattern, or n. */
-static size_t check_fill(const void *p, size_t n, unsigned seed)
-{
-	const unsigned char *c = p;
-	unsigned char w[8];
-	size_t i = 0;
-	uint64_t v;
-
-	for (; i < n; i += 8) {
-		size_t len = n - i < 8 ? n - i : 8;
-
-		v = pat_word(i, seed);
-		memcpy(w, &v, 8);
-		if (memcmp(c + i, w, len) != 0) {
-			for (size_t j = 0; j < len; j++)
-				if (c[i + j] != w[j])
-					return i + j;
-		}
-	}
-	return n;
-}
-
-static size_t first_nonzero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	size_t i = 0;
-	uint64_t v;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&v, c + i, 8);
-		if (v)
-			break;
-	}
-	for (; i < n; i++)
-		if (c[i])
-			return i;
-	return n;
-}
-
-/*
- * Writes the slack between the request and the usable size: all of it when
- * it is small, otherwise its first and last pages (glibc reports a whole
- * mapping as usable for large alignments; touching 100 MiB per block would
- * only cost memory).
- */
-static void touch_slack(void *p, size_t size, size_t usable)
-{
-	unsigned char *c = p;
-	size_t slack = usable - size;
-
-	if (slack <= 1 * MiB) {
-		memset(c + size, 0x5a, slack);
-	} else {
-		memset(c + size, 0x5a, 4096);
-		memset(c + usable - 4096, 0x5a, 4096);
-	}
-}
 
 START_TEST(version_string)
 {
@@ -523,8 +413,6 @@ START_TEST(mix_across_threads)
 	struct mix_arg m = { blocks, len, N, 0 };
 
 	for (int round = 0; round < 5; round++) {
-		pthread_t t;
-
 		for (int i = 0; i < N; i++) {
 			len[i] = sizes[(size_t)(i * 7 + round) % 32]; /* up to 50000 */
 			blocks[i] = (i % 3) ? h_malloc(len[i]) : f_malloc(len[i]);
@@ -532,8 +420,7 @@ START_TEST(mix_across_threads)
 			fill(blocks[i], len[i], (unsigned)i);
 		}
 		m.bad = 0;
-		ck_assert_int_eq(pthread_create(&t, NULL, mix_consumer, &m), 0);
-		ck_assert_int_eq(pthread_join(t, NULL), 0);
+		run_thread(mix_consumer, &m);
 		ck_assert_msg(m.bad == 0, "%d blocks corrupted across threads", m.bad);
 	}
 }
@@ -542,41 +429,13 @@ END_TEST
 static Suite *native_suite(void)
 {
 	Suite *s = suite_create("native_api");
-	TCase *tc;
 
-	tc = tcase_create("basic");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, version_string);
-	tcase_add_test(tc, hak_malloc_zero);
-	tcase_add_test(tc, hak_malloc_sizes);
-	tcase_add_test(tc, hak_null_and_errors);
-	tcase_add_test(tc, hak_free_keeps_errno);
-	tcase_add_test(tc, hak_calloc_zero_on_reuse);
-	tcase_add_test(tc, hak_realloc_contract);
-	tcase_add_test(tc, hak_malloc_site_contract);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("aligned");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, hak_aligned_alloc_sweep);
-	tcase_add_test(tc, hak_aligned_alloc_einval);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("mixing");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, mix_with_libc);
-	tcase_add_test(tc, mix_across_threads);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "basic", 60, version_string, hak_malloc_zero, hak_malloc_sizes,
+		  hak_null_and_errors, hak_free_keeps_errno, hak_calloc_zero_on_reuse,
+		  hak_realloc_contract, hak_malloc_site_contract);
+	add_tcase(s, "aligned", 60, hak_aligned_alloc_sweep, hak_aligned_alloc_einval);
+	add_tcase(s, "mixing", 60, mix_with_libc, mix_across_threads);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(native_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN(native_suite)

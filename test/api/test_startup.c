@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testlib.h"
+
 static struct {
 	int ran;
 	void *block;		/* kept live across start-up */
@@ -119,22 +121,13 @@ START_TEST(preinit_thread_first_free)
 }
 END_TEST
 
-int main(void)
+static Suite *startup_suite(void)
 {
 	Suite *s = suite_create("startup");
-	TCase *tc = tcase_create("preinit");
-	SRunner *sr;
-	int failed;
 
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, preinit_allocation_worked);
-	tcase_add_test(tc, preinit_calloc_realloc_aligned);
-	tcase_add_test(tc, preinit_dlsym_finds_hakmem);
-	tcase_add_test(tc, preinit_thread_first_free);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	add_tcase(s, "preinit", 30, preinit_allocation_worked, preinit_calloc_realloc_aligned,
+		  preinit_dlsym_finds_hakmem, preinit_thread_first_free);
+	return s;
 }
+
+TEST_MAIN(startup_suite)

@@ -20,6 +20,8 @@
 
 #include <hakmem.h>
 
+#include "testlib.h"
+
 static int stats_built(void)
 {
 	uint64_t v;
@@ -81,7 +83,6 @@ static void *free_blocks(void *arg)
 START_TEST(remote_frees_are_counted_and_merged)
 {
 	static void *blocks[N_REMOTE];
-	pthread_t t;
 
 	if (!stats_built())
 		return;
@@ -89,8 +90,7 @@ START_TEST(remote_frees_are_counted_and_merged)
 		ck_assert_ptr_nonnull(blocks[i] = hak_malloc(48));
 	uint64_t before = stat("free.remote");
 
-	ck_assert_int_eq(pthread_create(&t, NULL, free_blocks, blocks), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	run_thread(free_blocks, blocks);
 	ck_assert_uint_eq(stat("free.remote") - before, N_REMOTE);
 }
 END_TEST
@@ -373,18 +373,11 @@ END_TEST
 static Suite *stats_suite(void)
 {
 	Suite *s = suite_create("stats");
-	TCase *tc = tcase_create("stats");
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, unknown_names_and_bad_arguments);
-	tcase_add_test(tc, remote_frees_are_counted_and_merged);
-	tcase_add_test(tc, large_blocks_and_realloc_are_counted);
-	tcase_add_test(tc, refill_stages_add_up);
-	tcase_add_test(tc, totals_add_up_when_fast_paths_count);
-	tcase_add_test(tc, reset_clears_counters);
-	tcase_add_test(tc, json_dump_has_the_documented_keys);
-	tcase_add_test(tc, dump_while_threads_run);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "stats", 60, unknown_names_and_bad_arguments,
+		  remote_frees_are_counted_and_merged, large_blocks_and_realloc_are_counted,
+		  refill_stages_add_up, totals_add_up_when_fast_paths_count, reset_clears_counters,
+		  json_dump_has_the_documented_keys, dump_while_threads_run);
 	return s;
 }
 
@@ -396,12 +389,8 @@ int main(void)
 	 * read would still be zero.
 	 */
 	void *in_use = hak_malloc(64);
-	SRunner *sr = srunner_create(stats_suite());
-	int failed;
+	int rc = run_suite(stats_suite());
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
 	hak_free(in_use);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

@@ -42,6 +42,7 @@
 
 #include "init.h"
 #include "options.h"
+#include "testlib.h"
 
 static char tmpdir[256];
 static struct hak_options before;
@@ -2118,6 +2119,13 @@ START_TEST(no_yaml_support)
 }
 END_TEST
 
+/* Every test runs between setup() and teardown(). */
+static TCase *fixed(TCase *tc)
+{
+	tcase_add_checked_fixture(tc, setup, teardown);
+	return tc;
+}
+
 static Suite *profile_suite(void)
 {
 	Suite *s = suite_create("profile");
@@ -2125,45 +2133,16 @@ static Suite *profile_suite(void)
 	TCase *tc;
 
 	if (!IS_ENABLED(CONFIG_HAKMEM_YAML)) {
-		tc = tcase_create("no-yaml");
-		tcase_add_checked_fixture(tc, setup, teardown);
-		tcase_add_test(tc, no_yaml_support);
-		suite_add_tcase(s, tc);
+		fixed(add_tcase(s, "no-yaml", 0, no_yaml_support));
 	} else {
-		tc = tcase_create("files");
-		tcase_add_checked_fixture(tc, setup, teardown);
-		tcase_add_test(tc, missing_file);
-		tcase_add_test(tc, path_through_a_file);
-		tcase_add_test(tc, symlink_loop);
-		tcase_add_test(tc, unreadable_file);
-		tcase_add_test(tc, directory);
-		tcase_add_test(tc, empty_files);
-		tcase_add_test(tc, too_large);
-		tcase_add_test(tc, endless_device);
-		suite_add_tcase(s, tc);
+		fixed(add_tcase(s, "files", 0, missing_file, path_through_a_file, symlink_loop,
+				unreadable_file, directory, empty_files, too_large, endless_device));
+		fixed(add_tcase(s, "yaml", 60, syntax_error, unterminated_flow,
+				top_level_not_a_mapping, nul_bytes, invalid_utf8, random_bytes,
+				deep_flow_nesting, deep_flow_nesting_closed, deep_block_nesting,
+				anchors_and_aliases, alias_list_item, several_documents));
 
-		tc = tcase_create("yaml");
-		tcase_set_timeout(tc, 60);
-		tcase_add_checked_fixture(tc, setup, teardown);
-		tcase_add_test(tc, syntax_error);
-		tcase_add_test(tc, unterminated_flow);
-		tcase_add_test(tc, top_level_not_a_mapping);
-		tcase_add_test(tc, nul_bytes);
-		tcase_add_test(tc, invalid_utf8);
-		tcase_add_test(tc, random_bytes);
-		tcase_add_test(tc, deep_flow_nesting);
-		tcase_add_test(tc, deep_flow_nesting_closed);
-		tcase_add_test(tc, deep_block_nesting);
-		tcase_add_test(tc, anchors_and_aliases);
-		tcase_add_test(tc, alias_list_item);
-		tcase_add_test(tc, several_documents);
-		suite_add_tcase(s, tc);
-
-		tc = tcase_create("keys");
-		tcase_add_checked_fixture(tc, setup, teardown);
-		tcase_add_test(tc, unknown_key);
-		tcase_add_test(tc, unknown_section);
-		tcase_add_test(tc, removed_keys);
+		tc = fixed(add_tcase(s, "keys", 0, unknown_key, unknown_section, removed_keys));
 		tcase_add_loop_test(tc, wrong_type, 0, sizeof(wrong_types) / sizeof(wrong_types[0]));
 		tcase_add_test(tc, out_of_range);
 		tcase_add_test(tc, bad_values);
@@ -2178,28 +2157,14 @@ static Suite *profile_suite(void)
 		tcase_add_test(tc, too_many_errors);
 		tcase_add_test(tc, good_profile_is_silent);
 		tcase_add_test(tc, learning_profiles_are_silent);
-		suite_add_tcase(s, tc);
 
-		tc = tcase_create("shipped");
-		tcase_add_checked_fixture(tc, setup, teardown);
-		tcase_add_test(tc, shipped_profiles_load_silently);
-		tcase_add_test(tc, profile_default);
-		tcase_add_test(tc, profile_low_memory);
-		tcase_add_test(tc, profile_server);
-		tcase_add_test(tc, profile_vm);
-		suite_add_tcase(s, tc);
+		fixed(add_tcase(s, "shipped", 0, shipped_profiles_load_silently, profile_default,
+				profile_low_memory, profile_server, profile_vm));
+		fixed(add_tcase(s, "start-up", 60, profile_at_start,
+				environment_over_profile_at_start, bad_profile_at_start,
+				strict_bad_profile_at_start));
 
-		tc = tcase_create("start-up");
-		tcase_set_timeout(tc, 60);
-		tcase_add_checked_fixture(tc, setup, teardown);
-		tcase_add_test(tc, profile_at_start);
-		tcase_add_test(tc, environment_over_profile_at_start);
-		tcase_add_test(tc, bad_profile_at_start);
-		tcase_add_test(tc, strict_bad_profile_at_start);
-		suite_add_tcase(s, tc);
-
-		tc = tcase_create("strict");
-		tcase_add_checked_fixture(tc, setup, teardown);
+		tc = fixed(add_tcase(s, "strict", 0));
 		/* An exit test needs a child process per test. */
 		if (!fork || strcmp(fork, "no")) {
 			tcase_add_exit_test(tc, strict_bad_key_exits, 1);
@@ -2209,50 +2174,22 @@ static Suite *profile_suite(void)
 			tcase_add_exit_test(tc, strict_from_profile_exits, 1);
 		}
 		tcase_add_test(tc, strict_good_profile_returns);
-		suite_add_tcase(s, tc);
 	}
 
-	tc = tcase_create("environment");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, stock_defaults_at_start);
-	tcase_add_test(tc, environment_at_start);
-	tcase_add_test(tc, bad_environment_at_start);
-	tcase_add_test(tc, environment_list_at_start);
-	tcase_add_test(tc, removed_variables_at_start);
-	tcase_add_test(tc, unknown_variable_at_start);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("options");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, option_sizes);
-	tcase_add_test(tc, option_ranges);
-	tcase_add_test(tc, option_integers);
-	tcase_add_test(tc, option_int_list);
-	tcase_add_test(tc, option_int_list_items);
-	tcase_add_test(tc, option_int_list_order_message);
-	tcase_add_test(tc, option_list_shapes);
-	tcase_add_test(tc, option_keys);
-	tcase_add_test(tc, option_defaults_are_valid);
-	tcase_add_test(tc, options_documented);
-	tcase_add_test(tc, option_stats_choices);
-	tcase_add_test(tc, option_bools);
-	suite_add_tcase(s, tc);
+	fixed(add_tcase(s, "environment", 60, stock_defaults_at_start, environment_at_start,
+			bad_environment_at_start, environment_list_at_start,
+			removed_variables_at_start, unknown_variable_at_start));
+	fixed(add_tcase(s, "options", 0, option_sizes, option_ranges, option_integers,
+			option_int_list, option_int_list_items, option_int_list_order_message,
+			option_list_shapes, option_keys, option_defaults_are_valid,
+			options_documented, option_stats_choices, option_bools));
 	return s;
 }
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
-
 	/* run_at_start() runs this program again to see what hak_init() set. */
 	if (argc > 1 && !strcmp(argv[1], "--show-options"))
 		return show_options();
-	sr = srunner_create(profile_suite());
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(profile_suite());
 }

@@ -541,6 +541,14 @@ bool h_report_num(struct harness *h, const char *key, double *out)
 	return end != v && (*end == ' ' || !*end);
 }
 
+double h_report_value(struct harness *h, const char *key)
+{
+	double v;
+
+	ck_assert_msg(h_report_num(h, key, &v), "no %s in '%s'", key, h_report(h));
+	return v;
+}
+
 bool h_report_word(struct harness *h, const char *key, char *out, size_t len)
 {
 	const char *v = h_report_find(h, key);

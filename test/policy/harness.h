@@ -35,10 +35,7 @@
 
 #include <hakmem_policy.h>
 
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
-#define GiB ((size_t)1 << 30)
-#define TiB ((size_t)1 << 40)
+#include "testlib.h"
 
 #define H_MAX_PARAMS	16
 #define H_MAX_SITES	64
@@ -140,6 +137,19 @@ bool h_admit(struct harness *h, unsigned site);
 /* The policy's report, checked; and one value out of it ("rating0"). */
 const char *h_report(struct harness *h);
 bool h_report_num(struct harness *h, const char *key, double *out);
+/* The same number, failing the test when the report lacks it. */
+double h_report_value(struct harness *h, const char *key);
 bool h_report_word(struct harness *h, const char *key, char *out, size_t len);
+
+/* main() of one policy's tests: nothing to test when @config leaves it out. */
+#define POLICY_TEST_MAIN(name, config, suite_fn)					\
+	int main(void)								\
+	{									\
+		if (!IS_ENABLED(config)) {					\
+			printf(name " is not compiled in (" #config "): nothing to test\n"); \
+			return 0;						\
+		}								\
+		return run_suite(suite_fn());					\
+	}
 
 #endif /* HAK_TEST_POLICY_HARNESS_H */

@@ -48,19 +48,9 @@ static const struct h_mix never = { .unused = 64 * MiB };
 static double rating(struct harness *h, unsigned i)
 {
 	char key[32];
-	double v;
 
 	snprintf(key, sizeof(key), "rating%u", i);
-	ck_assert_msg(h_report_num(h, key, &v), "no %s in '%s'", key, h_report(h));
-	return v;
-}
-
-static double report_num(struct harness *h, const char *key)
-{
-	double v;
-
-	ck_assert_msg(h_report_num(h, key, &v), "no %s in '%s'", key, h_report(h));
-	return v;
+	return h_report_value(h, key);
 }
 
 /* An elo with the default parameters and @break_even_ms, started. */
@@ -216,7 +206,7 @@ static void check_first(uint64_t purge_ms, uint64_t want)
 		ck_assert_uint_eq(h_decide(h, HAK_DECIDE_MS)->decay_ms, want);
 	for (unsigned i = 0; i < NCAND; i++)
 		ck_assert_double_eq(rating(h, i), START);
-	ck_assert_double_eq(report_num(h, "decisions"), 0);
+	ck_assert_double_eq(h_report_value(h, "decisions"), 0);
 	h_destroy(h);
 }
 
@@ -275,8 +265,8 @@ START_TEST(a_win_at_even_odds_moves_k_over_2)
 	ck_assert_uint_eq(h_mix_step(h, &never), 100);
 	ck_assert_double_eq_tol(rating(h, 0), START + 16, 0.051);
 	ck_assert_double_eq_tol(rating(h, 1), START - 16, 0.051);
-	ck_assert_double_eq(report_num(h, "changes"), 1);
-	ck_assert_double_eq(report_num(h, "decisions"), 1);
+	ck_assert_double_eq(h_report_value(h, "changes"), 1);
+	ck_assert_double_eq(h_report_value(h, "decisions"), 1);
 	h_destroy(h);
 
 	h = duel(100, 103, 100);
@@ -302,8 +292,8 @@ START_TEST(costs_within_two_percent_draw)
 		ck_assert_uint_eq(h_mix_step(h, &never), 1019);
 	ck_assert_double_eq(rating(h, 0), START);
 	ck_assert_double_eq(rating(h, 1), START);
-	ck_assert_double_eq(report_num(h, "decisions"), 50);
-	ck_assert_double_eq(report_num(h, "changes"), 0);
+	ck_assert_double_eq(h_report_value(h, "decisions"), 50);
+	ck_assert_double_eq(h_report_value(h, "changes"), 0);
 	h_destroy(h);
 
 	/* 2.1% more: 1000 wins. */
@@ -338,7 +328,7 @@ static void check_converges(const struct h_mix *m, uint64_t break_even_ms)
 			if (ci < h_mix_cost(m, cands[j], break_even_ms))
 				ck_assert_double_ge(rating(h, i), rating(h, j));
 	}
-	ck_assert_double_eq(report_num(h, "current_ms"), (double)want);
+	ck_assert_double_eq(h_report_value(h, "current_ms"), (double)want);
 	h_destroy(h);
 }
 
@@ -475,20 +465,20 @@ START_TEST(report_names_its_state)
 	h_free(h, s, 2 * MiB, 3);
 	ck_assert(h_report_word(h, "k", word, sizeof(word)));
 	ck_assert_str_eq(word, "32.0");
-	ck_assert_double_eq(report_num(h, "window_ms"), 1000);
-	ck_assert_double_eq(report_num(h, "current_ms"), (double)h->dec.decay_ms);
+	ck_assert_double_eq(h_report_value(h, "window_ms"), 1000);
+	ck_assert_double_eq(h_report_value(h, "current_ms"), (double)h->dec.decay_ms);
 	/* Every decide() since data came played, the tick()s' included. */
-	ck_assert_double_eq(report_num(h, "decisions"), (double)(h->decides - 11));
-	ck_assert_double_ge(report_num(h, "changes"), 2);
-	ck_assert_double_eq(report_num(h, "allocs"), 300);
-	ck_assert_double_eq(report_num(h, "frees"), 1);
+	ck_assert_double_eq(h_report_value(h, "decisions"), (double)(h->decides - 11));
+	ck_assert_double_ge(h_report_value(h, "changes"), 2);
+	ck_assert_double_eq(h_report_value(h, "allocs"), 300);
+	ck_assert_double_eq(h_report_value(h, "frees"), 1);
 	for (unsigned i = 0; i < NCAND; i++) {
 		char key[32];
 
 		snprintf(key, sizeof(key), "delay%u", i);
-		ck_assert_double_eq(report_num(h, key), (double)cands[i]);
+		ck_assert_double_eq(h_report_value(h, key), (double)cands[i]);
 		snprintf(key, sizeof(key), "served%u", i);
-		served += report_num(h, key);
+		served += h_report_value(h, key);
 		rating(h, i);
 	}
 	/* Every decide() served one candidate, the one after init() included. */
@@ -501,36 +491,13 @@ END_TEST
 static Suite *elo_suite(void)
 {
 	Suite *s = suite_create("policy-elo");
-	TCase *tc = tcase_create("elo");
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, schema_and_defaults);
-	tcase_add_test(tc, init_rejects_no_candidates);
-	tcase_add_test(tc, starts_nearest_the_default_delay);
-	tcase_add_test(tc, decides_its_params_and_the_budget);
-	tcase_add_test(tc, a_win_at_even_odds_moves_k_over_2);
-	tcase_add_test(tc, costs_within_two_percent_draw);
-	tcase_add_test(tc, converges_to_the_cheapest_candidate);
-	tcase_add_test(tc, follows_a_switch_of_workload);
-	tcase_add_test(tc, ratings_stay_capped_and_centred);
-	tcase_add_test(tc, deterministic);
-	tcase_add_test(tc, report_names_its_state);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "elo", 60, schema_and_defaults, init_rejects_no_candidates,
+		  starts_nearest_the_default_delay, decides_its_params_and_the_budget,
+		  a_win_at_even_odds_moves_k_over_2, costs_within_two_percent_draw,
+		  converges_to_the_cheapest_candidate, follows_a_switch_of_workload,
+		  ratings_stay_capped_and_centred, deterministic, report_names_its_state);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	if (!IS_ENABLED(CONFIG_HAKMEM_POLICY_ELO)) {
-		printf("elo is not compiled in (CONFIG_HAKMEM_POLICY_ELO): nothing to test\n");
-		return 0;
-	}
-	sr = srunner_create(elo_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+POLICY_TEST_MAIN("elo", CONFIG_HAKMEM_POLICY_ELO, elo_suite)

@@ -40,14 +40,6 @@ static const struct h_mix spread = {
 /* Freed and never taken again. */
 static const struct h_mix never = { .unused = 64 * MiB };
 
-static double report_num(struct harness *h, const char *key)
-{
-	double v;
-
-	ck_assert_msg(h_report_num(h, key, &v), "no %s in '%s'", key, h_report(h));
-	return v;
-}
-
 static struct harness *start(uint64_t seed, double mutation, uint64_t break_even_ms)
 {
 	struct harness *h = h_create(evo(), seed);
@@ -140,7 +132,7 @@ static void check_first(uint64_t purge_ms)
 		h_decide(h, HAK_DECIDE_MS);
 	ck_assert_uint_le(h->dec.decay_ms, purge_ms + 1);
 	ck_assert_uint_ge(h->dec.decay_ms + 1, purge_ms);
-	ck_assert_double_eq(report_num(h, "generations"), 0);
+	ck_assert_double_eq(h_report_value(h, "generations"), 0);
 	h_destroy(h);
 }
 
@@ -255,7 +247,7 @@ START_TEST(minimum_mutation_changes_slowly)
 	unsigned slow, fast;
 
 	for (unsigned i = 0; i < 30; i++) {
-		double sigma = report_num(h, "sigma"), g2;
+		double sigma = h_report_value(h, "sigma"), g2;
 
 		h_mix_step(h, &at20);
 		g2 = log2(1.0 + (double)h->dec.decay_ms);
@@ -304,14 +296,14 @@ START_TEST(stable_site_admitted_after_min_samples)
 	}
 	h_alloc(h, s, 3 * MiB);
 	ck_assert(h_admit(h, s));
-	ck_assert_double_eq(report_num(h, "stable_sites"), 1);
+	ck_assert_double_eq(h_report_value(h, "stable_sites"), 1);
 	/* Another site's wandering does not touch it. */
 	for (unsigned i = 0; i < 2000; i++) {
 		h_alloc(h, t, wander(i));
 		ck_assert(!h_admit(h, t));
 	}
 	ck_assert(h_admit(h, s));
-	ck_assert_double_eq(report_num(h, "stable_sites"), 1);
+	ck_assert_double_eq(h_report_value(h, "stable_sites"), 1);
 	h_destroy(h);
 
 	/* min_samples is the parameter's. */
@@ -368,7 +360,7 @@ START_TEST(site_that_starts_wandering_is_dropped)
 	/* Not at once (the past still holds), nor later than a few windows. */
 	ck_assert_uint_ge(n, 64);
 	ck_assert_uint_le(n, 768);
-	ck_assert_double_eq(report_num(h, "stable_sites"), 0);
+	ck_assert_double_eq(h_report_value(h, "stable_sites"), 0);
 	/* The core learns it at the next tick. */
 	for (unsigned i = 0; i < h->epoch_events; i++)
 		h_alloc(h, s, wander(n++));
@@ -417,7 +409,7 @@ START_TEST(cache_max_follows_the_largest_stable_size)
 	ask(h, d, 100 * MiB, 20);
 	h_decide(h, HAK_DECIDE_MS);
 	ck_assert_uint_eq(h->dec.cache_max, 64 * MiB);
-	ck_assert_double_eq(report_num(h, "stable_sites"), 3);
+	ck_assert_double_eq(h_report_value(h, "stable_sites"), 3);
 	/* d wanders off: b's size again. */
 	for (unsigned i = 0; i < 1000 && h_admit(h, d); i++)
 		h_alloc(h, d, wander(i));
@@ -487,19 +479,19 @@ START_TEST(report_names_its_state)
 		h_alloc(h, t, wander(i));
 		h_free(h, s, 3 * MiB, 2);
 	}
-	ck_assert_double_eq(report_num(h, "delay_ms"), (double)h->dec.decay_ms);
+	ck_assert_double_eq(h_report_value(h, "delay_ms"), (double)h->dec.decay_ms);
 	ck_assert(h_report_word(h, "sigma", word, sizeof(word)));
 	ck_assert_ptr_nonnull(strchr(word, '.'));
-	ck_assert_double_ge(report_num(h, "sigma"), 0.05);
-	ck_assert_double_le(report_num(h, "sigma"), 4);
-	ck_assert_double_eq(report_num(h, "window_ms"), 1000);
+	ck_assert_double_ge(h_report_value(h, "sigma"), 0.05);
+	ck_assert_double_le(h_report_value(h, "sigma"), 4);
+	ck_assert_double_eq(h_report_value(h, "window_ms"), 1000);
 	/* One generation per decide() since data came, the tick()s' included. */
-	ck_assert_double_eq(report_num(h, "generations"), (double)(h->decides - 6));
-	ck_assert_double_ge(report_num(h, "improvements"), 1);
-	ck_assert_double_le(report_num(h, "improvements"), report_num(h, "generations"));
-	ck_assert_double_eq(report_num(h, "stable_sites"), 1);
-	ck_assert_double_eq(report_num(h, "allocs"), 400);
-	ck_assert_double_eq(report_num(h, "frees"), 200);
+	ck_assert_double_eq(h_report_value(h, "generations"), (double)(h->decides - 6));
+	ck_assert_double_ge(h_report_value(h, "improvements"), 1);
+	ck_assert_double_le(h_report_value(h, "improvements"), h_report_value(h, "generations"));
+	ck_assert_double_eq(h_report_value(h, "stable_sites"), 1);
+	ck_assert_double_eq(h_report_value(h, "allocs"), 400);
+	ck_assert_double_eq(h_report_value(h, "frees"), 200);
 	h_destroy(h);
 }
 END_TEST
@@ -507,37 +499,14 @@ END_TEST
 static Suite *evo_suite(void)
 {
 	Suite *s = suite_create("policy-evo");
-	TCase *tc = tcase_create("evo");
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, schema_and_defaults);
-	tcase_add_test(tc, starts_from_the_default_delay);
-	tcase_add_test(tc, decides_its_params_and_the_budget);
-	tcase_add_test(tc, delay_converges_to_the_model_optimum);
-	tcase_add_test(tc, delay_escapes_a_local_optimum);
-	tcase_add_test(tc, minimum_mutation_changes_slowly);
-	tcase_add_test(tc, stable_site_admitted_after_min_samples);
-	tcase_add_test(tc, admission_needs_half_in_one_bucket);
-	tcase_add_test(tc, site_that_starts_wandering_is_dropped);
-	tcase_add_test(tc, cache_max_follows_the_largest_stable_size);
-	tcase_add_test(tc, deterministic_given_the_seed);
-	tcase_add_test(tc, report_names_its_state);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "evo", 60, schema_and_defaults, starts_from_the_default_delay,
+		  decides_its_params_and_the_budget, delay_converges_to_the_model_optimum,
+		  delay_escapes_a_local_optimum, minimum_mutation_changes_slowly,
+		  stable_site_admitted_after_min_samples, admission_needs_half_in_one_bucket,
+		  site_that_starts_wandering_is_dropped, cache_max_follows_the_largest_stable_size,
+		  deterministic_given_the_seed, report_names_its_state);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	if (!IS_ENABLED(CONFIG_HAKMEM_POLICY_EVO)) {
-		printf("evo is not compiled in (CONFIG_HAKMEM_POLICY_EVO): nothing to test\n");
-		return 0;
-	}
-	sr = srunner_create(evo_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+POLICY_TEST_MAIN("evo", CONFIG_HAKMEM_POLICY_EVO, evo_suite)

@@ -481,40 +481,16 @@ END_TEST
 static Suite *fixed_suite(void)
 {
 	Suite *s = suite_create("policy-fixed");
-	TCase *reg = tcase_create("registry");
-	TCase *model = tcase_create("model");
 
-	tcase_set_timeout(reg, 60);
-	tcase_add_test(reg, registry_finds_compiled_in_policies);
-	tcase_add_test(reg, schema_defaults_parse_and_lie_in_range);
-	tcase_add_test(reg, parser_reads_what_profiles_write);
-	tcase_add_test(reg, every_policy_starts_with_its_defaults);
-	tcase_add_test(reg, every_policy_survives_a_long_mixed_run);
-	suite_add_tcase(s, reg);
-	tcase_add_test(model, model_age_buckets);
-	tcase_add_test(model, model_one_bucket_hit_missed_cut);
-	tcase_add_test(model, model_unused_bytes_cost_the_delay);
-	tcase_add_test(model, model_reuse_add_fades);
-	suite_add_tcase(s, model);
-	if (IS_ENABLED(CONFIG_HAKMEM_POLICY_FIXED)) {
-		TCase *tc = tcase_create("fixed");
-
-		tcase_add_test(tc, fixed_schema);
-		tcase_add_test(tc, fixed_decides_what_is_configured);
-		tcase_add_test(tc, fixed_admits_every_site);
-		tcase_add_test(tc, fixed_report_counts_events);
-		suite_add_tcase(s, tc);
-	}
+	add_tcase(s, "registry", 60, registry_finds_compiled_in_policies,
+		  schema_defaults_parse_and_lie_in_range, parser_reads_what_profiles_write,
+		  every_policy_starts_with_its_defaults, every_policy_survives_a_long_mixed_run);
+	add_tcase(s, "model", 0, model_age_buckets, model_one_bucket_hit_missed_cut,
+		  model_unused_bytes_cost_the_delay, model_reuse_add_fades);
+	if (IS_ENABLED(CONFIG_HAKMEM_POLICY_FIXED))
+		add_tcase(s, "fixed", 0, fixed_schema, fixed_decides_what_is_configured,
+			  fixed_admits_every_site, fixed_report_counts_events);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(fixed_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN(fixed_suite)

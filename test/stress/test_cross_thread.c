@@ -32,7 +32,7 @@
 
 #include <hakmem.h>
 
-#define KiB ((size_t)1024)
+#include "testlib.h"
 
 /* ---- the allocator under test, chosen by main() before any thread ---- */
 
@@ -74,35 +74,6 @@ static void reset_failures(void)
 #define ASSERT_NO_FAILURES() \
 	ck_assert_msg(atomic_load(&failures) == 0, "%d failures; first: %s", \
 		      atomic_load(&failures), failure_msg)
-
-static long scaled(long n)
-{
-	const char *s = getenv("STRESS_SCALE");
-	long pct = s ? strtol(s, NULL, 10) : 100;
-
-	if (pct <= 0)
-		pct = 100;
-	n = n * pct / 100;
-	return n > 0 ? n : 1;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
 
 /* Mostly small, some medium, a few large (up to 4 MiB). */
 static size_t rand_size(uint64_t *s)
@@ -518,10 +489,9 @@ START_TEST(orphaned_blocks)
 {
 	reset_failures();
 	for (int round = 0; round < (int)scaled(10); round++) {
-		pthread_t m, f1, f2;
+		pthread_t f1, f2;
 
-		ck_assert_int_eq(pthread_create(&m, NULL, orphan_maker, (void *)(uintptr_t)round), 0);
-		ck_assert_int_eq(pthread_join(m, NULL), 0);
+		run_thread(orphan_maker, (void *)(uintptr_t)round);
 		ASSERT_NO_FAILURES();
 		ck_assert_int_eq(pthread_create(&f1, NULL, orphan_freer, (void *)0), 0);
 		ck_assert_int_eq(pthread_create(&f2, NULL, orphan_freer, (void *)1), 0);
@@ -535,28 +505,15 @@ END_TEST
 static Suite *cross_thread_suite(void)
 {
 	Suite *s = suite_create("cross_thread");
-	TCase *tc;
 
-	tc = tcase_create("exchange");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, exchange_8_threads);
-	tcase_add_test(tc, exchange_2_threads_many_rounds);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("remote");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, producer_consumer);
-	tcase_add_test(tc, producer_consumer_small);
-	tcase_add_test(tc, orphaned_blocks);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "exchange", 120, exchange_8_threads, exchange_2_threads_many_rounds);
+	add_tcase(s, "remote", 120, producer_consumer, producer_consumer_small, orphaned_blocks);
 	return s;
 }
 
 int main(void)
 {
 	const char *api = getenv("STRESS_API");
-	SRunner *sr;
-	int failed;
 
 	if (api && !strcmp(api, "native")) {
 		t_malloc = hak_malloc;
@@ -564,10 +521,5 @@ int main(void)
 		t_free = hak_free;
 		t_usable = hak_usable_size;
 	}
-	sr = srunner_create(cross_thread_suite());
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(cross_thread_suite());
 }

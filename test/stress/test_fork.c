@@ -34,65 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KiB ((size_t)1024)
-#define MiB (1024 * KiB)
-
-/* A child that has not exited after this long is declared hung. */
-#define CHILD_WAIT_MS 20000
-
-static long scaled(long n)
-{
-	const char *s = getenv("STRESS_SCALE");
-	long pct = s ? strtol(s, NULL, 10) : 100;
-
-	if (pct <= 0)
-		pct = 100;
-	n = n * pct / 100;
-	return n > 0 ? n : 1;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/*
- * Self-describing blocks: word 0 is the size, word 1 its complement, the
- * rest a byte derived from the size.  Lets a block be checked by whoever
- * finds it, with nothing but the pointer.
- */
-static void *hdr_alloc(size_t size)
-{
-	uint64_t *p;
-
-	if (size < 16)
-		size = 16;
-	p = malloc(size);
-	if (!p)
-		return NULL;
-	p[0] = size;
-	p[1] = ~(uint64_t)size;
-	memset(p + 2, (int)(size * 7 % 251), size - 16);
-	return p;
-}
-
-static int hdr_ok(const void *blk)
-{
-	const uint64_t *p = blk;
-	const unsigned char *c = blk;
-	size_t size = p[0];
-
-	if (p[1] != ~(uint64_t)size || size < 16 || malloc_usable_size((void *)blk) < size)
-		return 0;
-	for (size_t i = 16; i < size; i++)
-		if (c[i] != (unsigned char)(size * 7 % 251))
-			return 0;
-	return 1;
-}
+#include "testlib.h"
 
 static size_t rand_size(uint64_t *s)
 {
@@ -103,38 +45,6 @@ static size_t rand_size(uint64_t *s)
 	if (r % 16 == 0)
 		return 1 * KiB + (r >> 16) % (31 * KiB);
 	return 16 + (r >> 16) % 1000;
-}
-
-/* Waits for pid, at most CHILD_WAIT_MS; on timeout kills it.  Returns the
- * wait status, or -1 on timeout. */
-static int wait_child(pid_t pid)
-{
-	struct timespec ts = { 0, 1000 * 1000 };
-	int status;
-
-	for (int waited = 0; waited < CHILD_WAIT_MS; waited++) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0 && errno != EINTR)
-			return -2;
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
-static void assert_child_ok(int status, const char *what, int iteration)
-{
-	ck_assert_msg(status != -1, "%s %d hung (killed after %d ms): deadlock after fork?",
-		      what, iteration, CHILD_WAIT_MS);
-	ck_assert_msg(status != -2, "%s %d: waitpid failed", what, iteration);
-	ck_assert_msg(!WIFSIGNALED(status), "%s %d died from signal %d", what, iteration,
-		      WTERMSIG(status));
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "%s %d exited with status %d", what, iteration, WEXITSTATUS(status));
 }
 
 /* ---- fork while allocating --------------------------------------------- */
@@ -356,8 +266,12 @@ START_TEST(fork_while_allocating)
 	atomic_store(&stop_bg, 1);
 	for (int i = 0; i < BG_THREADS; i++)
 		ck_assert_int_eq(pthread_join(bg[i], NULL), 0);
-	if (failed_at >= 0)
-		assert_child_ok(status, "child", failed_at);
+	if (failed_at >= 0) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "child %d", failed_at);
+		assert_child_ok(status, what);
+	}
 	for (int i = 0; i < HANDOFF; i++) {
 		void *p = atomic_exchange(&handoff[i], NULL);
 
@@ -504,27 +418,14 @@ END_TEST
 static Suite *fork_suite(void)
 {
 	Suite *s = suite_create("fork");
-	TCase *tc;
 
-	tc = tcase_create("fork");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, fork_while_allocating);
-	tcase_add_test(tc, fork_from_signal_handler);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "fork", 120, fork_while_allocating, fork_from_signal_handler);
 	return s;
 }
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
-
 	if (argc == 3 && strcmp(argv[1], SIGNAL_CHILD_ARG) == 0)
 		return signal_fork_loop(atoi(argv[2]));
-	sr = srunner_create(fork_suite());
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(fork_suite());
 }

@@ -23,23 +23,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testlib.h"
+
 #define THREADS 4
 #define ITERS 2000
 #define SITES 6
-#define MiB ((size_t)1 << 20)
 
 static char self[4096];
 static _Atomic(unsigned char *) exchange[16];
 static atomic_int errors;
 static char site_tags[SITES];	/* distinct addresses standing for call sites */
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 /* Size of a block from site @k: clusters near 1.1 to 4.6 MiB. */
 static size_t site_size(unsigned k, uint64_t r)
@@ -52,7 +45,7 @@ static size_t site_size(unsigned k, uint64_t r)
 }
 
 /* Every page and the last byte carry @tag; the size and tag lead the block. */
-static void fill(unsigned char *p, size_t n, unsigned char tag)
+static void tag_block(unsigned char *p, size_t n, unsigned char tag)
 {
 	for (size_t i = 0; i < n; i += 4096)
 		p[i] = tag;
@@ -108,7 +101,7 @@ static void *worker(void *arg)
 				fprintf(stderr, "hak_malloc_site(%zu) failed: %s\n", n, strerror(errno));
 			break;
 		}
-		fill(p, n, (unsigned char)(k * 37 + it));
+		tag_block(p, n, (unsigned char)(k * 37 + it));
 		mine[k] = p;
 	}
 	for (unsigned k = 0; k < SITES; k++)
@@ -179,9 +172,6 @@ END_TEST
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("large_policies");
-	TCase *tc = tcase_create("policies");
-	SRunner *sr;
-	int failed;
 	ssize_t n;
 
 	if (argc > 1 && !strcmp(argv[1], "--worker"))
@@ -190,14 +180,6 @@ int main(int argc, char **argv)
 	if (n <= 0)
 		return EXIT_FAILURE;
 	self[n] = '\0';
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, large_under_fixed);
-	tcase_add_test(tc, large_under_elo);
-	tcase_add_test(tc, large_under_evo);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	add_tcase(s, "policies", 120, large_under_fixed, large_under_elo, large_under_evo);
+	return run_suite(s);
 }

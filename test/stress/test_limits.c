@@ -11,7 +11,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,27 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MiB ((size_t)1 << 20)
-
-/* Address space in use, from /proc/self/statm (pages -> bytes). */
-static size_t vsz_bytes(void)
-{
-	char buf[128];
-	unsigned long pages = 0;
-	int fd = open("/proc/self/statm", O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	if (sscanf(buf, "%lu", &pages) != 1)
-		return 0;
-	return pages * (size_t)sysconf(_SC_PAGESIZE);
-}
+#include "testlib.h"
 
 enum { FAIL_SETUP = 10, FAIL_ERRNO, FAIL_NEVER, FAIL_AGAIN, FAIL_CONTENTS };
 
@@ -79,11 +58,11 @@ static void run_limited(size_t size, size_t max)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct rlimit rl;
-		size_t limit = vsz_bytes() + 256 * MiB;
+		size_t rss, vsz;
 
-		if (!limit || getrlimit(RLIMIT_AS, &rl))
+		if (statm(&rss, &vsz) || getrlimit(RLIMIT_AS, &rl))
 			_exit(FAIL_SETUP);
-		rl.rlim_cur = limit;
+		rl.rlim_cur = vsz + 256 * MiB;
 		if (setrlimit(RLIMIT_AS, &rl))
 			_exit(FAIL_SETUP);
 		_exit(exhaust(size, max, 3));
@@ -118,23 +97,10 @@ END_TEST
 static Suite *limits_suite(void)
 {
 	Suite *s = suite_create("limits");
-	TCase *tc = tcase_create("rlimit_as");
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, large_blocks_to_exhaustion);
-	tcase_add_test(tc, spans_to_exhaustion);
-	tcase_add_test(tc, small_blocks_to_exhaustion);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "rlimit_as", 120, large_blocks_to_exhaustion, spans_to_exhaustion,
+		  small_blocks_to_exhaustion);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(limits_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN(limits_suite)

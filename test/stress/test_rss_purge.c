@@ -27,7 +27,6 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -36,46 +35,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#define KiB ((size_t)1024)
-#define MiB (1024 * KiB)
+#include "testlib.h"
 
 /* Resident memory may exceed the starting point by this much at the end. */
 #define SLACK (32 * MiB)
 
-static long scaled(long n)
-{
-	const char *s = getenv("STRESS_SCALE");
-	long pct = s ? strtol(s, NULL, 10) : 100;
-
-	if (pct <= 0)
-		pct = 100;
-	n = n * pct / 100;
-	return n > 0 ? n : 1;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static size_t rss_bytes(void)
 {
-	char buf[128];
-	unsigned long size = 0, res = 0;
-	int fd = open("/proc/self/statm", O_RDONLY);
-	ssize_t n;
+	size_t rss, vsz;
 
-	ck_assert_msg(fd >= 0, "cannot open /proc/self/statm");
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert(n > 0);
-	buf[n] = '\0';
-	ck_assert_int_eq(sscanf(buf, "%lu %lu", &size, &res), 2);
-	return res * (size_t)sysconf(_SC_PAGESIZE);
+	ck_assert_msg(statm(&rss, &vsz) == 0, "cannot read /proc/self/statm");
+	return rss;
 }
 
 struct burst {
@@ -256,12 +226,10 @@ START_TEST(burst_freed_remotely)
 {
 	size_t total = (size_t)scaled(256) * MiB;
 	struct burst b = { .seed = 7, .bytes = total };
-	pthread_t t;
 	size_t start, peak, end;
 
 	start = rss_bytes();
-	ck_assert_int_eq(pthread_create(&t, NULL, burst_alloc_thread, &b), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	run_thread(burst_alloc_thread, &b);
 	ck_assert_msg(!b.failed, "allocation failed during the burst");
 	peak = rss_bytes();
 	burst_free(&b);
@@ -276,23 +244,9 @@ END_TEST
 static Suite *rss_suite(void)
 {
 	Suite *s = suite_create("rss_purge");
-	TCase *tc = tcase_create("burst");
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, burst_one_thread);
-	tcase_add_test(tc, burst_many_threads);
-	tcase_add_test(tc, burst_freed_remotely);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "burst", 120, burst_one_thread, burst_many_threads, burst_freed_remotely);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(rss_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN(rss_suite)

@@ -24,7 +24,6 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
@@ -38,109 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KiB ((size_t)1024)
-#define MiB (1024 * KiB)
-
-static long scaled(long n)
-{
-	const char *s = getenv("STRESS_SCALE");
-	long pct = s ? strtol(s, NULL, 10) : 100;
-
-	if (pct <= 0)
-		pct = 100;
-	n = n * pct / 100;
-	return n > 0 ? n : 1;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* Blocks that describe themselves: size, its complement, then a fill byte. */
-static void *hdr_alloc(size_t size)
-{
-	uint64_t *p;
-
-	if (size < 16)
-		size = 16;
-	p = malloc(size);
-	if (!p)
-		return NULL;
-	p[0] = size;
-	p[1] = ~(uint64_t)size;
-	memset(p + 2, (int)(size * 7 % 251), size - 16);
-	return p;
-}
-
-static int hdr_ok(const void *blk)
-{
-	const uint64_t *p = blk;
-	const unsigned char *c = blk;
-	size_t size;
-
-	if (!blk)
-		return 0;
-	size = p[0];
-	if (p[1] != ~(uint64_t)size || size < 16 || malloc_usable_size((void *)blk) < size)
-		return 0;
-	for (size_t i = 16; i < size; i++)
-		if (c[i] != (unsigned char)(size * 7 % 251))
-			return 0;
-	return 1;
-}
-
-/* Returns (resident, virtual) bytes from /proc/self/statm. */
-static void statm(size_t *rss, size_t *vsz)
-{
-	char buf[128];
-	unsigned long size = 0, res = 0;
-	int fd = open("/proc/self/statm", O_RDONLY);
-	ssize_t n;
-
-	ck_assert_msg(fd >= 0, "cannot open /proc/self/statm");
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert(n > 0);
-	buf[n] = '\0';
-	ck_assert_int_eq(sscanf(buf, "%lu %lu", &size, &res), 2);
-	*rss = res * (size_t)sysconf(_SC_PAGESIZE);
-	*vsz = size * (size_t)sysconf(_SC_PAGESIZE);
-}
-
-#define WAIT_MS 20000
-
-static int wait_child(pid_t pid)
-{
-	struct timespec ts = { 0, 1000 * 1000 };
-	int status;
-
-	for (int waited = 0; waited < WAIT_MS; waited++) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0 && errno != EINTR)
-			return -2;
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
-static void assert_child_ok(int status, const char *what)
-{
-	ck_assert_msg(status != -1, "%s hung (killed after %d ms)", what, WAIT_MS);
-	ck_assert_msg(status != -2, "%s: waitpid failed", what);
-	ck_assert_msg(!WIFSIGNALED(status), "%s died from signal %d", what, WTERMSIG(status));
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "%s exited with status %d", what, WEXITSTATUS(status));
-}
+#include "testlib.h"
 
 /* ---- churn -------------------------------------------------------------- */
 
@@ -202,7 +99,7 @@ static size_t settled_rss(void)
 			free(p);
 		}
 	}
-	statm(&rss, &vsz);
+	ck_assert_int_eq(statm(&rss, &vsz), 0);
 	return rss;
 }
 
@@ -232,7 +129,7 @@ START_TEST(churn_no_growth)
 				churn_left[i][j] = NULL;
 			}
 		}
-		statm(&rss, &vsz);
+		ck_assert_int_eq(statm(&rss, &vsz), 0);
 		if (rss > rss_max)
 			rss_max = rss;
 		if (g == warm_gen) {
@@ -243,7 +140,7 @@ START_TEST(churn_no_growth)
 	}
 	ck_assert_msg(atomic_load(&churn_errors) == 0, "%d corrupted or failed blocks",
 		      atomic_load(&churn_errors));
-	statm(&rss, &vsz);
+	ck_assert_int_eq(statm(&rss, &vsz), 0);
 	settled = settled_rss();
 	fprintf(stderr, "churn_no_growth: %d generations x %d threads: RSS %zu KiB after warm-up "
 		"(generation %d), %zu KiB at the end, %zu KiB max; settled %zu -> %zu KiB; "
@@ -334,18 +231,14 @@ static void run_first(enum first_op op, const char *name)
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		for (int rep = 0; rep < 20; rep++) {
 			struct first_arg f = { .op = op, .size = sizes[i] };
-			pthread_t t;
 			void *ret;
 
-			if (op == FIRST_FREE_ORPHAN) {
-				ck_assert_int_eq(pthread_create(&t, NULL, make_orphan, &f), 0);
-				ck_assert_int_eq(pthread_join(t, NULL), 0);
-			} else {
+			if (op == FIRST_FREE_ORPHAN)
+				run_thread(make_orphan, &f);
+			else
 				f.block = hdr_alloc(sizes[i]);
-			}
 			ck_assert(hdr_ok(f.block));
-			ck_assert_int_eq(pthread_create(&t, NULL, first_call, &f), 0);
-			ck_assert_int_eq(pthread_join(t, &ret), 0);
+			ret = run_thread(first_call, &f);
 			ck_assert_msg(ret == NULL, "%s (size %zu): thread reported error %d", name,
 				      sizes[i], (int)(intptr_t)ret);
 			if (op == FIRST_FREE_NULL)
@@ -647,38 +540,13 @@ END_TEST
 static Suite *churn_suite(void)
 {
 	Suite *s = suite_create("thread_churn");
-	TCase *tc;
 
-	tc = tcase_create("churn");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, churn_no_growth);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("first_call");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, first_call_free);
-	tcase_add_test(tc, first_call_free_null);
-	tcase_add_test(tc, first_call_realloc);
-	tcase_add_test(tc, first_call_usable_size);
-	tcase_add_test(tc, first_call_free_orphan);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("teardown");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, tls_destructors_allocate);
-	tcase_add_test(tc, atexit_handlers_allocate);
-	tcase_add_test(tc, exit_while_threads_allocate);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "churn", 120, churn_no_growth);
+	add_tcase(s, "first_call", 60, first_call_free, first_call_free_null, first_call_realloc,
+		  first_call_usable_size, first_call_free_orphan);
+	add_tcase(s, "teardown", 60, tls_destructors_allocate, atexit_handlers_allocate,
+		  exit_while_threads_allocate);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(churn_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN(churn_suite)

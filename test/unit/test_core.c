@@ -33,6 +33,7 @@
 #include "sizeclass.h"
 #include "stats.h"
 #include "superslab.h"
+#include "testlib.h"
 
 static struct hak_slab *slab_of_block(void *p)
 {
@@ -325,7 +326,6 @@ START_TEST(remote_frees_are_collected_by_owner)
 	enum { N = 200 };
 	void *blocks[N];
 	struct remote_job job = { blocks, N };
-	pthread_t t;
 	struct hak_slab *s;
 	uint32_t used_before;
 
@@ -333,8 +333,7 @@ START_TEST(remote_frees_are_collected_by_owner)
 		blocks[i] = hak_malloc(64);
 	s = slab_of_block(blocks[0]);
 	used_before = s->used;
-	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &job), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	run_thread(free_all, &job);
 	/* The other thread only pushed: the owner's count is unchanged, and
 	 * the list's head word counts the blocks of this slab it holds. */
 	uint32_t in_slab = 0;
@@ -393,7 +392,6 @@ START_TEST(full_slab_goes_to_the_thread_that_frees_into_it)
 	struct hak_slab *s = slab_of_block(first);
 	uint32_t cap = s->capacity, n = 0;
 	void **blocks = calloc(cap, sizeof(void *));
-	pthread_t t;
 
 	ck_assert_ptr_nonnull(blocks);
 	/* Fill the slab, then make it let go (the next malloc leaves it). */
@@ -411,8 +409,7 @@ START_TEST(full_slab_goes_to_the_thread_that_frees_into_it)
 
 	struct claim_job job = { blocks, cap, s, 0, 0, 0, 0, 0 };
 
-	ck_assert_int_eq(pthread_create(&t, NULL, free_and_claim, &job), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	run_thread(free_and_claim, &job);
 	/* The freeing thread got a heap, and the slab with it. */
 	ck_assert_uint_ne(job.my_heap, (uintptr_t)&hak_heap_empty);
 	ck_assert_uint_eq(job.owner_after_first, job.my_heap);
@@ -450,7 +447,6 @@ START_TEST(short_remote_lists_wait_long_ones_are_taken)
 	size_t size = 496;
 	void **blocks = calloc(4096, sizeof(void *));
 	uint32_t n;
-	pthread_t t;
 
 	ck_assert_ptr_nonnull(blocks);
 	/* One block freed by another thread: left to wait. */
@@ -458,8 +454,7 @@ START_TEST(short_remote_lists_wait_long_ones_are_taken)
 	struct remote_job one = { blocks, 1 };
 
 	ck_assert_uint_gt(s->capacity / 16, 1);
-	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &one), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	run_thread(free_all, &one);
 	void *p = hak_malloc(size);
 
 	ck_assert_ptr_ne(slab_of_block(p), s);
@@ -474,8 +469,7 @@ START_TEST(short_remote_lists_wait_long_ones_are_taken)
 	struct remote_job many = { blocks, (int)(s->capacity / 16 + 1) };
 
 	ck_assert_uint_ge(n, (uint32_t)many.n);
-	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &many), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	run_thread(free_all, &many);
 	p = hak_malloc(size);
 	ck_assert_ptr_eq(slab_of_block(p), s);
 	ck_assert_uint_eq(atomic_load(&s->remote), 0);
@@ -529,10 +523,8 @@ START_TEST(medium_blocks_in_runs)
 
 	/* Half freed by another thread: pushed onto the head's remote list. */
 	struct remote_job job = { blocks + cap / 2, (int)(cap - cap / 2) };
-	pthread_t t;
 
-	ck_assert_int_eq(pthread_create(&t, NULL, free_all, &job), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	run_thread(free_all, &job);
 	ck_assert_uint_eq(HAK_REMOTE_COUNT(atomic_load(&head->remote)), cap - cap / 2);
 	ck_assert_uint_eq(head->used, cap);
 	/* The rest locally, tails included: the count falls with each. */
@@ -568,11 +560,9 @@ static void *alloc_and_exit(void *arg)
 START_TEST(exited_thread_slabs_are_abandoned_then_adopted)
 {
 	void *blocks[64];
-	pthread_t t;
 	struct hak_slab *s;
 
-	ck_assert_int_eq(pthread_create(&t, NULL, alloc_and_exit, blocks), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	run_thread(alloc_and_exit, blocks);
 	s = slab_of_block(blocks[0]);
 	ck_assert_uint_eq(atomic_load(&s->owner), HAK_OWNER_ABANDONED);
 	/* The first free from a live thread adopts the slab. */
@@ -595,12 +585,8 @@ START_TEST(heaps_are_recycled)
 {
 	/* Many generations of threads must not take new heaps or superslabs
 	 * without bound. */
-	for (int g = 0; g < 200; g++) {
-		pthread_t t;
-
-		ck_assert_int_eq(pthread_create(&t, NULL, alloc_free_exit, NULL), 0);
-		ck_assert_int_eq(pthread_join(t, NULL), 0);
-	}
+	for (int g = 0; g < 200; g++)
+		run_thread(alloc_free_exit, NULL);
 	hak_pool_purge(true);
 #if IS_ENABLED(CONFIG_HAKMEM_STATS)
 	ck_assert_int_le(atomic_load(&hak_gauges[HAK_GAUGE_MAPPED][0]), 8 * (long)HAK_SS_SIZE);
@@ -881,8 +867,7 @@ START_TEST(bigcache_swept_from_idle_thread_and_drained_at_exit)
 
 	/* A thread that exits gives its front back. */
 	ck_assert_int_eq(pthread_barrier_init(&idle_barrier, NULL, 1), 0);
-	ck_assert_int_eq(pthread_create(&tid, NULL, free_then_idle, &t), 0);
-	ck_assert_int_eq(pthread_join(tid, NULL), 0);
+	run_thread(free_then_idle, &t);
 	ck_assert(!hak_bc_holds(t.kept));
 }
 END_TEST
@@ -924,41 +909,19 @@ static Suite *core_suite(void)
 	Suite *s = suite_create("core");
 	TCase *tc;
 
-	tc = tcase_create("sizeclass");
-	tcase_add_test(tc, classes_cover_every_small_size);
-	tcase_add_test(tc, classes_are_increasing);
-	tcase_add_test(tc, aligned_class_lookup);
-	tcase_add_test(tc, class_run_lengths);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("slab");
-	tcase_add_test(tc, lookup_finds_slab_and_superslab);
-	tcase_add_test(tc, slab_fills_and_counts);
-	tcase_add_test(tc, free_list_is_lifo);
-	tcase_add_test(tc, small_blocks_are_16_aligned_and_headerless);
+	add_tcase(s, "sizeclass", 0, classes_cover_every_small_size, classes_are_increasing,
+		  aligned_class_lookup, class_run_lengths);
+	tc = add_tcase(s, "slab", 0, lookup_finds_slab_and_superslab, slab_fills_and_counts,
+		       free_list_is_lifo, small_blocks_are_16_aligned_and_headerless);
 	tcase_add_test_raise_signal(tc, small_double_free_is_caught, SIGABRT);
 	tcase_add_test(tc, key_in_a_live_block_is_no_double_free);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "pool", 0, pool_slabs_and_spans, purge_decommits_free_slabs);
+	add_tcase(s, "threads", 60, remote_frees_are_collected_by_owner,
+		  full_slab_goes_to_the_thread_that_frees_into_it,
+		  short_remote_lists_wait_long_ones_are_taken, medium_blocks_in_runs,
+		  exited_thread_slabs_are_abandoned_then_adopted, heaps_are_recycled);
 
-	tc = tcase_create("pool");
-	tcase_add_test(tc, pool_slabs_and_spans);
-	tcase_add_test(tc, purge_decommits_free_slabs);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("threads");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, remote_frees_are_collected_by_owner);
-	tcase_add_test(tc, full_slab_goes_to_the_thread_that_frees_into_it);
-	tcase_add_test(tc, short_remote_lists_wait_long_ones_are_taken);
-	tcase_add_test(tc, medium_blocks_in_runs);
-	tcase_add_test(tc, exited_thread_slabs_are_abandoned_then_adopted);
-	tcase_add_test(tc, heaps_are_recycled);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("large");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, large_headers_and_kinds);
-	tcase_add_test(tc, large_site_is_recorded);
+	tc = add_tcase(s, "large", 60, large_headers_and_kinds, large_site_is_recorded);
 	tcase_add_test_raise_signal(tc, corrupted_large_header_is_refused, SIGABRT);
 	tcase_add_test(tc, large_aligned_up_to_64m);
 	/* Guarded large blocks never change size in place, and are no spans. */
@@ -970,7 +933,6 @@ static Suite *core_suite(void)
 	tcase_add_test_raise_signal(tc, bigcache_double_free_is_caught, SIGABRT);
 	tcase_add_test(tc, bigcache_swept_from_idle_thread_and_drained_at_exit);
 	tcase_add_test(tc, bigcache_fronts_of_other_threads_go_back_in_a_fork_child);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
@@ -982,12 +944,8 @@ int main(void)
 	 * that has: this thread with a heap, a superslab in use.
 	 */
 	void *in_use = hak_malloc(64);
-	SRunner *sr = srunner_create(core_suite());
-	int failed;
+	int rc = run_suite(core_suite());
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
 	hak_free(in_use);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

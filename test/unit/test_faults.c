@@ -27,8 +27,7 @@
 #include "internal.h"
 #include "options.h"
 #include "policy.h"
-
-#define MiB ((size_t)1 << 20)
+#include "testlib.h"
 
 #if IS_ENABLED(CONFIG_HAKMEM_BACKEND_FAULT)
 
@@ -194,17 +193,14 @@ static void *alloc_in_thread(void *arg)
 /* A thread that cannot get memory sees ENOMEM too, and exits cleanly. */
 START_TEST(threads_see_enomem)
 {
-	pthread_t t;
 	void *p = (void *)1, *ret;
 
 	hak_fault_arm(0, ~0u);
-	ck_assert_int_eq(pthread_create(&t, NULL, alloc_in_thread, &p), 0);
-	ck_assert_int_eq(pthread_join(t, &ret), 0);
+	ret = run_thread(alloc_in_thread, &p);
 	ck_assert_ptr_null(p);
 	ck_assert_int_eq((int)(intptr_t)ret, ENOMEM);
 	hak_fault_arm(0, 0);
-	ck_assert_int_eq(pthread_create(&t, NULL, alloc_in_thread, &p), 0);
-	ck_assert_int_eq(pthread_join(t, &ret), 0);
+	ret = run_thread(alloc_in_thread, &p);
 	ck_assert_ptr_nonnull(p);
 	hak_free(p);
 }
@@ -227,24 +223,11 @@ END_TEST
 static Suite *faults_suite(void)
 {
 	Suite *s = suite_create("faults");
-	TCase *tc = tcase_create("faults");
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, large_requests_fail_with_enomem);
-	tcase_add_test(tc, small_blocks_exhaust_then_recover);
-	tcase_add_test(tc, each_single_fault_is_survived);
-	tcase_add_test(tc, threads_see_enomem);
-	suite_add_tcase(s, tc);
+	add_tcase(s, "faults", 120, large_requests_fail_with_enomem,
+		  small_blocks_exhaust_then_recover, each_single_fault_is_survived,
+		  threads_see_enomem);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(faults_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN(faults_suite)

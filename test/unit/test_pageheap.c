@@ -30,9 +30,9 @@
 #include "large.h"
 #include "options.h"
 #include "pageheap.h"
+#include "testlib.h"
 
 #define UNIT HAK_PH_UNIT
-#define MiB ((size_t)1 << 20)
 
 /* The fault-injecting backend's hook for tests (backends/fault.c). */
 void hak_fault_arm(unsigned after, unsigned count);
@@ -349,20 +349,14 @@ START_TEST(address_space_limit)
 {
 	char *keep = hak_malloc(3 * MiB);
 	struct rlimit rl;
+	size_t rss, vsz;
 	char *p;
 
 	ck_assert_ptr_nonnull(keep);
 	memset(keep, 0x24, 3 * MiB);
 	ck_assert_int_eq(getrlimit(RLIMIT_AS, &rl), 0);
-	{
-		FILE *f = fopen("/proc/self/statm", "r");
-		unsigned long pages;
-
-		ck_assert_ptr_nonnull(f);
-		ck_assert_int_eq(fscanf(f, "%lu", &pages), 1);
-		fclose(f);
-		rl.rlim_cur = pages * (unsigned long)sysconf(_SC_PAGESIZE) + 48 * MiB;
-	}
+	ck_assert_int_eq(statm(&rss, &vsz), 0);
+	rl.rlim_cur = vsz + 48 * MiB;
 	ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
 	p = hak_malloc(12 * MiB);	/* no 64 MiB region: one of its own size */
 	ck_assert_ptr_nonnull(p);
@@ -469,55 +463,32 @@ END_TEST
 static Suite *pageheap_suite(void)
 {
 	Suite *s = suite_create("pageheap");
-	TCase *tc = tcase_create("runs");
+	TCase *runs, *decay, *zeroing, *oom;
 
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, runs_are_whole_aligned_units);
-	tcase_add_test(tc, a_freed_run_is_split_for_smaller_ones);
-	tcase_add_test(tc, free_neighbours_coalesce);
-	tcase_add_test(tc, committed_memory_is_taken_first);
-	tcase_add_test(tc, runs_grow_and_shrink_in_place);
-	tcase_add_test(tc, runs_move_without_a_copy);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("decay");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_set_timeout(tc, 60);
+	runs = add_tcase(s, "runs", 60, runs_are_whole_aligned_units,
+			 a_freed_run_is_split_for_smaller_ones, free_neighbours_coalesce,
+			 committed_memory_is_taken_first, runs_grow_and_shrink_in_place,
+			 runs_move_without_a_copy);
+	decay = add_tcase(s, "decay", 60);
 	/* The static backend cannot give pages back (no HAK_BACKEND_CAN_RETURN). */
 	if (hak_backend->caps & HAK_BACKEND_CAN_RETURN) {
-		tcase_add_test(tc, decay_returns_memory_after_the_delay);
-		tcase_add_test(tc, over_the_budget_the_oldest_go_first);
+		tcase_add_test(decay, decay_returns_memory_after_the_delay);
+		tcase_add_test(decay, over_the_budget_the_oldest_go_first);
 	}
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("zeroing");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_set_timeout(tc, 60);
+	zeroing = add_tcase(s, "zeroing", 60);
 	if ((hak_backend->caps & HAK_BACKEND_CAN_RETURN) && hak_backend->resident) {
-		tcase_add_test(tc, zeroing_gives_whole_pages_back);
+		tcase_add_test(zeroing, zeroing_gives_whole_pages_back);
 		/* A build that guards every large block maps each one. */
 		if (!HAK_HARDEN_GUARD)
-			tcase_add_test(tc, zeroing_learns_what_a_site_touches);
+			tcase_add_test(zeroing, zeroing_learns_what_a_site_touches);
 	}
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("out of memory");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, fault_fails_cleanly_and_keeps_what_is_out);
-	tcase_add_test(tc, address_space_limit);
-	suite_add_tcase(s, tc);
+	oom = add_tcase(s, "out of memory", 60, fault_fails_cleanly_and_keeps_what_is_out,
+			address_space_limit);
+	tcase_add_checked_fixture(runs, setup, NULL);
+	tcase_add_checked_fixture(decay, setup, NULL);
+	tcase_add_checked_fixture(zeroing, setup, NULL);
+	tcase_add_checked_fixture(oom, setup, NULL);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(pageheap_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN(pageheap_suite)

@@ -16,8 +16,7 @@
 
 #include "backend.h"
 #include "internal.h"
-
-#define MiB ((size_t)1 << 20)
+#include "testlib.h"
 
 #if IS_ENABLED(CONFIG_HAKMEM_BACKEND_STATIC)
 /* The backend's own hook for tests (backends/static.c). */
@@ -157,24 +156,11 @@ static void find_ops(void) { }
 static Suite *static_suite(void)
 {
 	Suite *s = suite_create("static_backend");
-	TCase *tc = tcase_create("ops");
+	TCase *tc = add_tcase(s, "ops", 60, reserve_until_full_then_merge_back,
+			      heads_tails_and_extension, threads_do_not_overlap);
 
-	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, find_ops, NULL);
-	tcase_add_test(tc, reserve_until_full_then_merge_back);
-	tcase_add_test(tc, heads_tails_and_extension);
-	tcase_add_test(tc, threads_do_not_overlap);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(static_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN(static_suite)
