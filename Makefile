@@ -19,6 +19,8 @@
 # Run make from the root of the tree (make -C works).  "make help" lists
 # the targets.
 
+comma := ,
+
 # Built-in rules would only slow make down and hide typos.
 MAKEFLAGS += -r --no-print-directory
 .SUFFIXES:
@@ -86,20 +88,12 @@ ifeq ($(O),)
 $(error SANITIZE= needs a build directory of its own: make test O=build/san SANITIZE=$(SANITIZE))
 endif
 override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
-DEBUG_O ?= $(O)/debug
-MINIMAL_O ?= $(O)/minimal
-HARDENED_O ?= $(O)/hardened
 # ASan and TSan bring their own malloc, which hakmem's would fight: make
 # test builds each configuration without it (configs/native.config) and
 # runs only the suites that reach hakmem through its native API.
-comma := ,
 native-only := $(filter address thread,$(subst $(comma), ,$(SANITIZE)))
 endif
 
-# The make test configurations beside the default one.
-DEBUG_O ?= build/debug
-MINIMAL_O ?= build/minimal
-HARDENED_O ?= build/hardened
 TEST_TIMEOUT ?= 300
 PROGRAMS_TIMEOUT ?= 600
 
@@ -310,6 +304,28 @@ skipped-tests := $(filter $(addprefix $(outdir)/test/,$(libc-tests)),$(test-bins
 test-bins := $(filter-out $(skipped-tests),$(test-bins))
 export STRESS_API := native
 endif
+
+# TEST_SUITES (separated by commas or spaces): what runtests runs.  A
+# directory of test/ runs its test programs; "options-doc" checks that
+# docs/options.md is not stale; "layers" checks this build's core objects
+# with scripts/check-layers.sh; "programs" and "tools" run real programs
+# under LD_PRELOAD, so a configuration without the malloc replacement
+# skips them.  TEST_PROFILE=NAME runs them all with
+# HAKMEM_PROFILE=configs/profiles/NAME.yaml.
+TEST_SUITES ?= $(sort $(patsubst test/%/,%,$(dir $(wildcard test/*/test_*.c)))) options-doc
+test-suites := $(subst $(comma), ,$(TEST_SUITES))
+run-bins := $(filter $(patsubst %,$(outdir)/test/%/%,$(test-suites)),$(test-bins))
+skipped-tests := $(filter $(patsubst %,$(outdir)/test/%/%,$(test-suites)),$(skipped-tests))
+preload-suites := $(filter programs tools,$(test-suites))
+ifneq ($(CONFIG_HAKMEM_FRONTEND_LIBC),y)
+skipped-preload := $(preload-suites)
+preload-suites :=
+endif
+ifneq ($(TEST_PROFILE),)
+export HAKMEM_PROFILE := $(srctree)/configs/profiles/$(TEST_PROFILE).yaml
+export TEST_TAG := $(TEST_PROFILE)
+endif
+test-log = $(1)$(if $(TEST_PROFILE),@$(TEST_PROFILE)).log
 test-cflags := -std=gnu11 $(CFLAGS) -pthread -Wall -Wextra \
 	-fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc $(conf-include) -Iinclude -Itest/lib $(CHECK_CFLAGS)
@@ -378,11 +394,23 @@ runtests: libs tests $(gen-options)
 	$(if $(runtests-alone),@rm -f $(TEST_RESULTS))
 	$(if $(skipped-tests),@echo "  SKIP    $(patsubst $(outdir)/test/%,%,$(skipped-tests))" \
 		"(no malloc replacement in this configuration)")
-	$(Q)for t in $(test-bins); do \
-		TIMEOUT=$(TEST_TIMEOUT) sh scripts/run-test.sh $(TEST_RESULTS) $$t.log $$t; \
+	$(Q)for t in $(run-bins); do \
+		TIMEOUT=$(TEST_TIMEOUT) sh scripts/run-test.sh $(TEST_RESULTS) $(call test-log,$$t) $$t; \
 	done
-	$(Q)sh scripts/run-test.sh $(TEST_RESULTS) $(outdir)/test/options-doc.log \
-		scripts/options-doc.sh $(gen-options) docs/options.md --check
+	$(if $(filter options-doc,$(test-suites)),$(Q)sh scripts/run-test.sh $(TEST_RESULTS) \
+		$(call test-log,$(outdir)/test/options-doc) \
+		scripts/options-doc.sh $(gen-options) docs/options.md --check)
+	$(if $(filter layers,$(test-suites)),$(Q)sh scripts/run-test.sh $(TEST_RESULTS) \
+		$(call test-log,$(outdir)/check-layers) scripts/check-layers.sh $(outdir))
+	$(if $(skipped-preload),@echo "  SKIP    $(addprefix test/,$(skipped-preload))" \
+		"(they run under LD_PRELOAD)")
+	$(if $(filter programs,$(preload-suites)),$(Q)TIMEOUT=$(PROGRAMS_TIMEOUT) \
+		sh scripts/run-test.sh $(TEST_RESULTS) $(call test-log,$(outdir)/test/programs) \
+		$$([ -x test/programs/run.sh ] || echo sh) test/programs/run.sh \
+		$(abspath $(outdir))/libhakmem.so)
+	$(if $(filter tools,$(preload-suites)),$(Q)sh scripts/run-test.sh $(TEST_RESULTS) \
+		$(call test-log,$(outdir)/test/tools/test_report) \
+		bash test/tools/test_report.sh $(abspath $(outdir))/libhakmem.so)
 	$(if $(runtests-alone),$(Q)sh scripts/test-summary.sh $(TEST_RESULTS))
 
 # ---------------------------------------------------------------------------
@@ -406,40 +434,36 @@ $(outdir)/test/fuzz/%: test/fuzz/%.c $(outdir)/libhakmem.a $(autoconf-h)
 # ---------------------------------------------------------------------------
 # Goals that need no configuration
 
-# Everything a clean checkout needs: install missing packages, then the
-# default configuration, then the debug, minimal and hardened ones, then real
-# programs under LD_PRELOAD.  Each step is a make of its own so that it sees the
-# configuration (and the packages) the step before it made.  Under ASan or
-# TSan each configuration is made native-only when it is first configured,
-# and the programs are skipped.
+# Everything a clean checkout needs: install missing packages, then each
+# row of test/matrix in order, each a make of its own so that it sees the
+# configuration (and the packages) the step before it made.  A row names
+# its build directory: "default" is this one; any other NAME is NAME_O
+# when set (DEBUG_O=...), else build/NAME (with SANITIZE=, $(O)/NAME).
+# Under ASan or TSan each configuration is made native-only when it is
+# first configured.
 test-results := $(abspath $(outdir))/test-results
 native-config := $(if $(native-only),native.config)
+hash := \#
+test-matrix = $(shell awk '!/^$(hash)/ && NF { print $$1 ":" $$2 ":" $$3 ":" $$4 }' test/matrix)
+test-base := $(if $(SANITIZE),$(O),build)
+test-dir = $(if $(filter default,$(1)),$(confdir),$(or $($(shell echo $(1) | tr a-z A-Z)_O),$(test-base)/$(1)))
+test-o = $(if $(filter-out default,$(1)),O=$(call test-dir,$(1)))
+
+# One row of test/matrix: NAME DEFCONFIG PROFILE SUITES, as words.
+define test-row
+	$(Q)[ -f $(call test-dir,$(word 1,$(1)))/.config ] || \
+		$(MAKE) $(call test-o,$(word 1,$(1))) $(word 2,$(1)) $(native-config)
+	$(Q)$(MAKE) $(call test-o,$(word 1,$(1))) all runtests TEST_RESULTS=$(test-results) \
+		TEST_SUITES=$(word 4,$(1)) TEST_PROFILE=$(filter-out -,$(word 3,$(1)))
+
+endef
+
 PHONY += test check
 test check:
 	$(Q)sh scripts/install-deps.sh test
 	@mkdir -p $(outdir)
 	@rm -f $(test-results)
-	$(if $(native-only),$(Q)[ -f $(dot-config) ] || $(MAKE) defconfig $(native-config))
-	$(Q)$(MAKE) all runtests TEST_RESULTS=$(test-results)
-	$(Q)sh scripts/run-test.sh $(test-results) $(outdir)/check-layers.log \
-		scripts/check-layers.sh $(outdir)
-	$(Q)[ -f $(DEBUG_O)/.config ] || $(MAKE) O=$(DEBUG_O) debug_defconfig $(native-config)
-	$(Q)$(MAKE) O=$(DEBUG_O) all runtests TEST_RESULTS=$(test-results)
-	$(Q)[ -f $(MINIMAL_O)/.config ] || $(MAKE) O=$(MINIMAL_O) minimal_defconfig $(native-config)
-	$(Q)$(MAKE) O=$(MINIMAL_O) all runtests TEST_RESULTS=$(test-results)
-	$(Q)[ -f $(HARDENED_O)/.config ] || $(MAKE) O=$(HARDENED_O) hardened_defconfig $(native-config)
-	$(Q)$(MAKE) O=$(HARDENED_O) all runtests TEST_RESULTS=$(test-results)
-	$(if $(native-only),@echo "  SKIP    test/programs and test/tools (they run under LD_PRELOAD)")
-	$(Q)if [ -z "$(native-only)" ] && [ -f test/programs/run.sh ]; then \
-		TIMEOUT=$(PROGRAMS_TIMEOUT) sh scripts/run-test.sh $(test-results) \
-			$(outdir)/test/programs.log \
-			$$([ -x test/programs/run.sh ] || echo sh) test/programs/run.sh \
-			$(abspath $(outdir))/libhakmem.so; \
-	fi
-	$(Q)if [ -z "$(native-only)" ] && [ -f test/tools/test_report.sh ]; then \
-		sh scripts/run-test.sh $(test-results) $(outdir)/test/tools/test_report.log \
-			bash test/tools/test_report.sh $(abspath $(outdir))/libhakmem.so; \
-	fi
+	$(foreach row,$(test-matrix),$(call test-row,$(subst :, ,$(row))))
 	$(Q)sh scripts/test-summary.sh $(test-results)
 
 # A long randomised multi-threaded run under hakmem that prints RSS and the
@@ -522,9 +546,10 @@ help:
 	@echo
 	@echo 'Testing:'
 	@echo '  test, check        - install missing packages, then build and run every'
-	@echo '                       test for the default, debug, minimal and hardened configurations,'
-	@echo '                       then test/programs; ends with "N passed, N failed"'
+	@echo '                       configuration and suite test/matrix lists (default, debug,'
+	@echo '                       minimal, hardened, then test/programs); ends with "N passed, N failed"'
 	@echo '  runtests           - build and run the test programs of this configuration'
+	@echo '                       (TEST_SUITES=unit,api,... picks some; TEST_PROFILE=vm runs under a profile)'
 	@echo '  fuzz               - build test/fuzz/ with clang, ASan and UBSan in FUZZ_O and'
 	@echo '                       run each target for FUZZ_SECONDS; fails on a crash'
 	@echo '  install-deps       - install the packages for building, tests and benchmarks'
@@ -542,8 +567,7 @@ help:
 	@echo '                       with address or thread, make test runs the native API suites only'
 	@echo '  FUZZ_SECONDS=S     - how long make fuzz runs each target ($(FUZZ_SECONDS))'
 	@echo '  FUZZ_O=DIR         - where make fuzz builds ($(FUZZ_O))'
-	@echo '  DEBUG_O=DIR        - where make test builds the debug configuration ($(DEBUG_O))'
-	@echo '  MINIMAL_O=DIR      - where make test builds the minimal configuration ($(MINIMAL_O))'
+	@echo '  NAME_O=DIR         - where make test builds test/matrix'"'"'s NAME, e.g. DEBUG_O (build/NAME)'
 	@echo '  TEST_TIMEOUT=S     - seconds each test program may run ($(TEST_TIMEOUT))'
 
 PHONY += FORCE

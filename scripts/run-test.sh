@@ -6,13 +6,14 @@
 # or "FAIL PROGRAM" to RESULTS for test-summary.sh.
 #
 # TIMEOUT (seconds, default 300) bounds the run: a hung test is a failure,
-# never a hung "make test".
+# never a hung "make test".  TEST_TAG, when set, follows the name after an
+# "@" (the profile a program ran under).
 
 set -u
 
 results=$1 log=$2
 shift 2
-name=$1
+name=$1${TEST_TAG:+@$TEST_TAG}
 timeout=${TIMEOUT:-300}
 
 mkdir -p "$(dirname "$log")" "$(dirname "$results")"
