@@ -5,7 +5,7 @@
  * (K/2 for a win at even odds, draws within 2%), convergence to the
  * candidate the model prices cheapest on a steady pattern of reuse, how
  * fast it follows a change of pattern (the spread cap), the ratings'
- * invariants, and determinism.
+ * invariants, and its report (determinism is test_conformance.c's).
  *
  * The patterns are windows of HAK_DECIDE_MS in which the page heap saw
  * memory freed and taken again at given ages, and memory freed for
@@ -423,31 +423,7 @@ START_TEST(ratings_stay_capped_and_centred)
 }
 END_TEST
 
-/* ---- determinism and the report ---- */
-
-static void run_mixed(uint64_t *out, unsigned n, char *report, size_t len)
-{
-	struct harness *h = start(100);
-	static const struct h_mix *const mix[] = { &at20, &at300, &never };
-
-	for (unsigned i = 0; i < n; i++)
-		out[i] = h_mix_step(h, mix[(i / 150) % 3]);
-	snprintf(report, len, "%s", h_report(h));
-	h_destroy(h);
-}
-
-START_TEST(deterministic)
-{
-	enum { N = 900 };
-	uint64_t a[N], b[N];
-	char ra[2048], rb[2048];
-
-	run_mixed(a, N, ra, sizeof(ra));
-	run_mixed(b, N, rb, sizeof(rb));
-	ck_assert_mem_eq(a, b, sizeof(a));
-	ck_assert_str_eq(ra, rb);
-}
-END_TEST
+/* ---- the report ---- */
 
 START_TEST(report_names_its_state)
 {
@@ -496,7 +472,7 @@ static Suite *elo_suite(void)
 		  starts_nearest_the_default_delay, decides_its_params_and_the_budget,
 		  a_win_at_even_odds_moves_k_over_2, costs_within_two_percent_draw,
 		  converges_to_the_cheapest_candidate, follows_a_switch_of_workload,
-		  ratings_stay_capped_and_centred, deterministic, report_names_its_state);
+		  ratings_stay_capped_and_centred, report_names_its_state);
 	return s;
 }
 

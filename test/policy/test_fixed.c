@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * test/policy/test_fixed.c - what every build has: the policy registry,
- * the decay model of the SDK (hak_reuse_add, hak_decay_cost) on inputs
- * worked out by hand, the checks every compiled-in policy passes against
- * the fake core of harness.h (schema defaults that parse and lie in
- * range, a long mixed run with sane decisions), and the fixed policy.
+ * test/policy/test_fixed.c - the decay model of the SDK (hak_reuse_add,
+ * hak_decay_cost) on inputs worked out by hand, which every build has,
+ * and the fixed policy.  What every policy passes is test_conformance.c's.
  */
 #include <check.h>
 #include <stdio.h>
@@ -13,51 +11,6 @@
 
 #include "options.h"
 #include "harness.c"
-
-/* Weak: a policy configured out leaves its descriptor's address NULL. */
-extern const struct hak_policy hak_policy_fixed __attribute__((weak));
-extern const struct hak_policy hak_policy_elo __attribute__((weak));
-extern const struct hak_policy hak_policy_evo __attribute__((weak));
-
-/* ---- registry ---- */
-
-START_TEST(registry_finds_compiled_in_policies)
-{
-	static const struct {
-		const char *name;
-		const struct hak_policy *desc;
-		bool enabled;
-	} all[] = {
-		{ "fixed", &hak_policy_fixed, IS_ENABLED(CONFIG_HAKMEM_POLICY_FIXED) },
-		{ "elo", &hak_policy_elo, IS_ENABLED(CONFIG_HAKMEM_POLICY_ELO) },
-		{ "evo", &hak_policy_evo, IS_ENABLED(CONFIG_HAKMEM_POLICY_EVO) },
-	};
-	unsigned listed = 0;
-
-	for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		const struct hak_policy *p = hak_policy_find(all[i].name);
-
-		if (!all[i].enabled) {
-			ck_assert_ptr_null(p);
-			continue;
-		}
-		ck_assert_msg(p, "%s is configured in but not registered", all[i].name);
-		ck_assert_ptr_eq(p, all[i].desc);
-		ck_assert_str_eq(p->name, all[i].name);
-		ck_assert_int_ge(hak_policy_index(p), 0);
-		ck_assert_ptr_eq(hak_policy_at(hak_policy_index(p)), p);
-		listed++;
-	}
-	for (unsigned i = 0; hak_policy_at(i); i++)
-		ck_assert_uint_lt(i, listed);
-	ck_assert_ptr_null(hak_policy_at(listed));
-	ck_assert_ptr_null(hak_policy_find("nope"));
-	ck_assert_ptr_null(hak_policy_find(""));
-	ck_assert_ptr_null(hak_policy_find("ELO"));
-	ck_assert_ptr_null(hak_policy_find("fixed "));
-	ck_assert_int_lt(hak_policy_index(NULL), 0);
-}
-END_TEST
 
 /* ---- the decay model ---- */
 
@@ -168,184 +121,6 @@ START_TEST(model_reuse_add_fades)
 	for (unsigned b = 0; b < HAK_AGE_BUCKETS; b++)
 		if (b != 3 && b != 6)
 			ck_assert_double_eq(r.reused[b], 0);
-}
-END_TEST
-
-/* ---- conformance: every compiled-in policy ---- */
-
-START_TEST(schema_defaults_parse_and_lie_in_range)
-{
-	for (unsigned i = 0; hak_policy_at(i); i++) {
-		const struct hak_policy *p = hak_policy_at(i);
-		unsigned n = 0;
-
-		ck_assert_ptr_nonnull(p->name);
-		ck_assert_ptr_nonnull(p->ops);
-		ck_assert_ptr_nonnull(p->params);
-		for (const struct hak_param *q = p->params; q->name; q++, n++) {
-			struct hak_param_value v;
-
-			ck_assert_uint_lt(n, HAK_MAX_POLICY_PARAMS);
-			ck_assert_ptr_nonnull(q->help);
-			ck_assert_msg(!h_parse(q->type, q->def, &v), "%s.%s: default '%s'",
-				      p->name, q->name, q->def);
-			ck_assert_double_le(q->min, q->max);
-			switch (q->type) {
-			case HAK_PARAM_INT:
-				ck_assert_double_ge((double)v.i, q->min);
-				ck_assert_double_le((double)v.i, q->max);
-				break;
-			case HAK_PARAM_FLOAT:
-				ck_assert_double_ge(v.f, q->min);
-				ck_assert_double_le(v.f, q->max);
-				break;
-			case HAK_PARAM_SIZE:
-				ck_assert_double_ge((double)v.size, q->min);
-				ck_assert_double_le((double)v.size, q->max);
-				break;
-			case HAK_PARAM_SIZE_LIST:
-			case HAK_PARAM_INT_LIST:
-				ck_assert_uint_ge(v.nlist, 1);
-				for (unsigned k = 0; k < v.nlist; k++) {
-					ck_assert_double_ge((double)v.list[k], q->min);
-					ck_assert_double_le((double)v.list[k], q->max);
-					/* The option table wants lists increasing. */
-					ck_assert(!k || v.list[k] > v.list[k - 1]);
-				}
-				break;
-			case HAK_PARAM_BOOL:
-				break;
-			default:
-				ck_abort_msg("%s.%s: type %d", p->name, q->name, q->type);
-			}
-			for (const struct hak_param *o = p->params; o < q; o++)
-				ck_assert_str_ne(o->name, q->name);
-		}
-	}
-}
-END_TEST
-
-START_TEST(parser_reads_what_profiles_write)
-{
-	struct hak_param_value v;
-
-	ck_assert_int_eq(h_parse(HAK_PARAM_SIZE, "4MiB", &v), 0);
-	ck_assert_uint_eq(v.size, 4 * MiB);
-	ck_assert_int_eq(h_parse(HAK_PARAM_SIZE, "1GiB", &v), 0);
-	ck_assert_uint_eq(v.size, GiB);
-	ck_assert_int_eq(h_parse(HAK_PARAM_SIZE, "4096", &v), 0);
-	ck_assert_uint_eq(v.size, 4096);
-	ck_assert_int_eq(h_parse(HAK_PARAM_INT_LIST, "0,10,25", &v), 0);
-	ck_assert_uint_eq(v.nlist, 3);
-	ck_assert_uint_eq(v.list[0], 0);
-	ck_assert_uint_eq(v.list[2], 25);
-	ck_assert_int_eq(h_parse(HAK_PARAM_SIZE_LIST, "256KiB,1MiB", &v), 0);
-	ck_assert_uint_eq(v.list[1], MiB);
-	ck_assert_int_eq(h_parse(HAK_PARAM_FLOAT, "0.05", &v), 0);
-	ck_assert_double_eq_tol(v.f, 0.05, 1e-12);
-	ck_assert_int_ne(h_parse(HAK_PARAM_INT_LIST, "", &v), 0);
-	ck_assert_int_ne(h_parse(HAK_PARAM_INT_LIST, "1,2,3,4,5,6,7,8,9", &v), 0);
-	ck_assert_int_ne(h_parse(HAK_PARAM_INT_LIST, "1,x", &v), 0);
-	ck_assert_int_ne(h_parse(HAK_PARAM_INT_LIST, "-1", &v), 0);
-	ck_assert_int_ne(h_parse(HAK_PARAM_INT, "12ms", &v), 0);
-	ck_assert_int_ne(h_parse(HAK_PARAM_SIZE, "4XiB", &v), 0);
-	ck_assert_int_ne(h_parse(HAK_PARAM_SIZE, "-4", &v), 0);
-}
-END_TEST
-
-/* xorshift64: the mixed run's own dice, fixed so that a failure replays. */
-static uint64_t dice(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-/*
- * Events from 6 sites (two asking one size, the rest wandering) mixed
- * with windows of every shape (nothing, all reused, all unused, old ages,
- * huge byte counts) and clock steps from 0 to 5 s.  The harness checks
- * every decision and the report; here, what holds for every policy.
- */
-static void mixed_run(const struct hak_policy *pol, uint64_t seed,
-		      uint64_t purge_ms, uint64_t break_even_ms)
-{
-	static const size_t sizes[] = {
-		40 * KiB, 200 * KiB, MiB, MiB + 1, 1536 * KiB, 3 * MiB, 5 * MiB, 7 * MiB,
-		12 * MiB, 33 * MiB, 300 * MiB, 2 * GiB,
-	};
-	struct harness *h = h_create(pol, seed);
-	unsigned site[6];
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-
-	h->env.purge_delay_ms = purge_ms;
-	h->env.break_even_ms = break_even_ms;
-	h->env.max_dirty = 256 * MiB;
-	ck_assert_int_eq(h_start(h), 0);
-	for (unsigned s = 0; s < 6; s++)
-		site[s] = h_site(h);
-	for (unsigned step = 0; step < 40000; step++) {
-		uint64_t r = dice(&x);
-		unsigned s = (unsigned)(r >> 60) % 6;
-		size_t size = s < 2 ? sizes[5 + s] : sizes[(r >> 8) % 12];
-
-		if (r & 1)
-			h_alloc(h, site[s], size);
-		else
-			h_free(h, site[s], size, (r >> 20) % 5000);
-		if ((r >> 40) % 16 == 0) {
-			switch ((r >> 36) % 5) {
-			case 0:
-				break;	/* nothing happened */
-			case 1:
-				h_reuse(h, (r >> 12) % (256 * MiB), (r >> 28) % 200000);
-				break;
-			case 2:
-				h_unused(h, (r >> 12) % (256 * MiB));
-				break;
-			case 3:
-				h_reuse(h, (r >> 12) % (64 * MiB), (r >> 28) % 50);
-				h_reuse(h, (r >> 14) % (64 * MiB), (r >> 30) % 5000);
-				h_unused(h, (r >> 16) % (64 * MiB));
-				break;
-			default:
-				h_reuse(h, (uint64_t)1 << 50, (r >> 28) % 100);
-				h_unused(h, (uint64_t)1 << 50);
-				break;
-			}
-			h_decide(h, (r >> 44) % 8 == 0 ? 0 : (r >> 44) % 5000);
-		}
-		if (step % 1000 == 0)
-			h_report(h);
-	}
-	ck_assert_uint_gt(h->epoch, 500);
-	ck_assert_uint_gt(h->decides, 2500);
-	h_destroy(h);
-}
-
-START_TEST(every_policy_survives_a_long_mixed_run)
-{
-	for (unsigned i = 0; hak_policy_at(i); i++) {
-		mixed_run(hak_policy_at(i), 1, 100, 100);
-		mixed_run(hak_policy_at(i), 2, 0, 1);
-		mixed_run(hak_policy_at(i), 3, 60000, 3600000);
-	}
-}
-END_TEST
-
-/* init with the defaults, and the first decide() right after it. */
-START_TEST(every_policy_starts_with_its_defaults)
-{
-	for (unsigned i = 0; hak_policy_at(i); i++) {
-		struct harness *h = h_create(hak_policy_at(i), 7);
-
-		ck_assert_int_eq(h_start(h), 0);
-		ck_assert_uint_eq(h->decides, 1);
-		ck_assert_uint_eq(h->raw.keep_bytes, h->env.max_dirty);
-		h_report(h);
-		h_destroy(h);
-	}
 }
 END_TEST
 
@@ -482,9 +257,6 @@ static Suite *fixed_suite(void)
 {
 	Suite *s = suite_create("policy-fixed");
 
-	add_tcase(s, "registry", 60, registry_finds_compiled_in_policies,
-		  schema_defaults_parse_and_lie_in_range, parser_reads_what_profiles_write,
-		  every_policy_starts_with_its_defaults, every_policy_survives_a_long_mixed_run);
 	add_tcase(s, "model", 0, model_age_buckets, model_one_bucket_hit_missed_cut,
 		  model_unused_bytes_cost_the_delay, model_reuse_add_fades);
 	if (IS_ENABLED(CONFIG_HAKMEM_POLICY_FIXED))

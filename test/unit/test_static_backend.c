@@ -4,11 +4,11 @@
  * directly (CONFIG_HAKMEM_BACKEND_STATIC; debug_defconfig compiles it in):
  * aligned, disjoint, zeroed reservations until the buffer is exhausted,
  * releases that merge back into one range, heads and tails released on
- * their own, extension in place, and threads reserving and releasing at
- * once.  In builds without it the tests say so on stderr.
+ * their own, first fit and extension in place.  What every backend
+ * promises (threads reserving and releasing at once among it) is
+ * test_backends.c's.  In builds without it the tests say so on stderr.
  */
 #include <check.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,43 +103,6 @@ START_TEST(heads_tails_and_extension)
 }
 END_TEST
 
-static void *churn(void *arg)
-{
-	uintptr_t bad = 0;
-	unsigned r = (unsigned)(uintptr_t)arg;
-
-	for (int i = 0; i < 2000; i++) {
-		size_t size = ((r = r * 1103515245u + 12345u) >> 16) % 64 * 4096 + 4096;
-		unsigned char *p = ops->reserve(size, 4096 << (r % 4));
-
-		if (!p)
-			continue;
-		for (size_t k = 0; k < size; k += 4096)
-			bad |= p[k] != 0;
-		memset(p, (int)(uintptr_t)arg, size);
-		for (size_t k = 0; k < size; k += 4096)
-			bad |= p[k] != (unsigned char)(uintptr_t)arg;
-		ops->release(p, size);
-	}
-	return (void *)bad;
-}
-
-/* Threads reserving and releasing at once never share a byte. */
-START_TEST(threads_do_not_overlap)
-{
-	pthread_t t[4];
-	size_t total = hak_static_free_bytes();
-	void *bad;
-
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)(i + 1)), 0);
-	for (int i = 0; i < 4; i++) {
-		ck_assert_int_eq(pthread_join(t[i], &bad), 0);
-		ck_assert_ptr_null(bad);
-	}
-	ck_assert_uint_eq(hak_static_free_bytes(), total);
-}
-END_TEST
 #else
 START_TEST(reserve_until_full_then_merge_back)
 {
@@ -148,8 +111,6 @@ START_TEST(reserve_until_full_then_merge_back)
 END_TEST
 START_TEST(heads_tails_and_extension) { }
 END_TEST
-START_TEST(threads_do_not_overlap) { }
-END_TEST
 static void find_ops(void) { }
 #endif
 
@@ -157,7 +118,7 @@ static Suite *static_suite(void)
 {
 	Suite *s = suite_create("static_backend");
 	TCase *tc = add_tcase(s, "ops", 60, reserve_until_full_then_merge_back,
-			      heads_tails_and_extension, threads_do_not_overlap);
+			      heads_tails_and_extension);
 
 	tcase_add_checked_fixture(tc, find_ops, NULL);
 	return s;
