@@ -408,9 +408,11 @@ runtests: libs tests $(gen-options)
 		sh scripts/run-test.sh $(TEST_RESULTS) $(call test-log,$(outdir)/test/programs) \
 		$$([ -x test/programs/run.sh ] || echo sh) test/programs/run.sh \
 		$(abspath $(outdir))/libhakmem.so)
-	$(if $(filter tools,$(preload-suites)),$(Q)sh scripts/run-test.sh $(TEST_RESULTS) \
-		$(call test-log,$(outdir)/test/tools/test_report) \
-		bash test/tools/test_report.sh $(abspath $(outdir))/libhakmem.so)
+	$(if $(filter tools,$(preload-suites)),$(Q)for t in test/tools/test_*.sh; do \
+		sh scripts/run-test.sh $(TEST_RESULTS) \
+			$(call test-log,$(outdir)/$${t%.sh}) \
+			bash $$t $(abspath $(outdir))/libhakmem.so; \
+	done)
 	$(if $(runtests-alone),$(Q)sh scripts/test-summary.sh $(TEST_RESULTS))
 
 # ---------------------------------------------------------------------------

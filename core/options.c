@@ -217,7 +217,7 @@ static int parse_size(const char *s, double *out)
 static const char *type_name(enum hak_opt_type t)
 {
 	switch (t) {
-	case HAK_OPT_BOOL: return "a boolean (true/false)";
+	case HAK_OPT_BOOL: return "a boolean (true/false, yes/no, on/off, 1/0)";
 	case HAK_OPT_INT: return "an integer";
 	case HAK_OPT_SIZE: return "a size (bytes, or with KiB/MiB/GiB)";
 	case HAK_OPT_FLOAT: return "a number";
@@ -537,6 +537,9 @@ static const char *row_default(const struct opt_row *r, char *buf, size_t len)
 	return buf;
 }
 
+/* HAKMEM_STRICT was read first and was not valid: it is not read again. */
+static bool strict_env_bad;
+
 /* Apply every row: its default (where == NULL) or its environment variable. */
 static void apply_rows(bool from_env)
 {
@@ -546,6 +549,9 @@ static void apply_rows(bool from_env)
 		const struct opt_row *row = &core_options[i];
 		const char *v = from_env ? getenv(row->env) : row_default(row, where, sizeof(where));
 
+		/* One message for a bad HAKMEM_STRICT (it is read first, too). */
+		if (from_env && i == OPT_STRICT && strict_env_bad)
+			continue;
 		if (v && (from_env || *v))
 			hak_option_set(row->name, v, from_env ? row->env : "default");
 	}
@@ -571,6 +577,7 @@ static void apply_rows(bool from_env)
  */
 static const char *const env_not_options[] = {
 	"HAKMEM_PROFILE",	/* the profile to load */
+	"HAKMEM_OPTIONS",	/* every option in one string */
 	"HAKMEM_LIB",		/* tools/hakmem and the bench scripts: the library */
 	"HAKMEM_SRCDIR",	/* the test suites: the source tree */
 	"HAKMEM_STATS_FILE",	/* where the stats dump goes (report.c) */
@@ -626,18 +633,103 @@ int hak_profile_load(const char *path)
 	return -EOPNOTSUPP;
 }
 
+/*
+ * HAKMEM_OPTIONS="policy=elo,elo.epsilon=0.05,stats=summary": any option by
+ * its profile key, checked as the profile's values and the variables are.
+ * Items are split at commas; a piece without '=' that follows an item whose
+ * option is a list is more of that list ("evo.sizes=1K,4K,stats=1").  Each
+ * bad item gets one line naming it and leaves its option as it was; the
+ * other items still apply.  With @strict_only, only "strict" items are
+ * applied (a first pass, so that strict mode governs the rest).
+ */
+#define ITEM_MAX 256
+
+static void set_item(char *item, bool strict_only)
+{
+	char *eq = strchr(item, '=');
+
+	*eq = 0;
+	if ((strcmp(item, "strict") == 0) == strict_only)
+		hak_option_set(item, eq + 1, "HAKMEM_OPTIONS");
+}
+
+static void apply_options_string(const char *s, bool strict_only)
+{
+	char item[ITEM_MAX];	/* "key=value[,more list items]" being built */
+	bool list = false;	/* item's option takes a list */
+	unsigned n = 0;
+
+	item[0] = 0;
+	for (const char *p = s;; p++) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char piece[ITEM_MAX];
+		bool ok = len < ITEM_MAX;
+
+		n++;
+		while (ok && len && *p == ' ')
+			p++, len--;
+		while (ok && len && p[len - 1] == ' ')
+			len--;
+		for (size_t i = 0; ok && i < len; i++)
+			ok = p[i] > ' ' && p[i] < 0x7f;
+		if (!ok) {
+			if (!strict_only)
+				hak_config_error("HAKMEM_OPTIONS",
+						 "item %u: longer than %d bytes or not printable ASCII; ignored",
+						 n, ITEM_MAX - 1);
+		} else if (!len) {
+			if (!strict_only)
+				hak_config_error("HAKMEM_OPTIONS", "item %u is empty; ignored", n);
+		} else {
+			memcpy(piece, p, len);
+			piece[len] = 0;
+			if (!strchr(piece, '=') && list && strlen(item) + len + 1 < ITEM_MAX) {
+				strcat(item, ",");
+				strcat(item, piece);
+			} else if (!strchr(piece, '=')) {
+				if (!strict_only)
+					hak_config_error("HAKMEM_OPTIONS",
+							 "'%s': not key=value (items are separated by commas); ignored",
+							 piece);
+			} else {
+				if (item[0])
+					set_item(item, strict_only);
+				strcpy(item, piece);
+				*strchr(piece, '=') = 0;
+				list = hak_option_exists(piece) && hak_option_is_list(piece);
+			}
+		}
+		if (!end)
+			break;
+		p = end;
+	}
+	if (item[0])
+		set_item(item, strict_only);
+}
+
+/*
+ * Later sources win: defaults, the profile (HAKMEM_PROFILE), the options
+ * string (HAKMEM_OPTIONS), the single variables (HAKMEM_<KEY>).  Strict
+ * mode is read first from all of them that set it, so that it governs
+ * everything after.
+ */
 void hak_options_init(void)
 {
+	const char *opts = getenv("HAKMEM_OPTIONS");
 	const char *v;
 
-	/* Strict mode first, so that it governs everything after it. */
 	apply_rows(false);
+	if (opts)
+		apply_options_string(opts, true);
 	v = getenv("HAKMEM_STRICT");
 	if (v)
-		hak_option_set("strict", v, "HAKMEM_STRICT");
+		strict_env_bad = hak_option_set("strict", v, "HAKMEM_STRICT") < 0;
 	v = getenv("HAKMEM_PROFILE");
 	if (v && *v)
 		hak_profile_load(v);
+	if (opts)
+		apply_options_string(opts, false);
 	apply_rows(true);
 	check_unknown_env();
 }

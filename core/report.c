@@ -144,6 +144,7 @@ void hak_stats_clear(void)
 
 struct out {
 	int fd;
+	bool failed;		/* a write failed: the reader got nothing whole */
 	size_t len;
 	char buf[4096];
 };
@@ -157,8 +158,10 @@ static void out_flush(struct out *o)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			o->failed = true;
 			break;
+		}
 		done += (size_t)n;
 	}
 	o->len = 0;
@@ -362,9 +365,10 @@ static void dump_json(struct out *o)
 
 	stats_read(v, d);
 	out_printf(o, "{\n  \"hakmem_stats\": 1,\n  \"version\": \"%s\",\n  \"pid\": %ld,\n"
-		      "  \"elapsed_ms\": %llu,\n",
-		   HAK_VERSION_STRING, (long)getpid(),
-		   (unsigned long long)(hak_now_ms() - start_ms));
+		      "  \"program\": ",
+		   HAK_VERSION_STRING, (long)getpid());
+	out_json_string(o, program_invocation_short_name);
+	out_printf(o, ",\n  \"elapsed_ms\": %llu,\n", (unsigned long long)(hak_now_ms() - start_ms));
 	out_printf(o, "  \"config\": {\"policy\": ");
 	out_json_string(o, hak_opts.policy ? hak_opts.policy->name : NULL);
 	out_printf(o, ", \"superslab_bytes\": %zu, \"slab_bytes\": %zu, \"small_max\": %zu, "
@@ -420,7 +424,8 @@ static void dump_summary(struct out *o)
 	int col = 0;
 
 	stats_read(v, d);
-	out_printf(o, "hakmem stats (pid %ld, %llu ms):\n", (long)getpid(),
+	out_printf(o, "hakmem stats (pid %ld, %s, %llu ms):\n", (long)getpid(),
+		   program_invocation_short_name,
 		   (unsigned long long)(hak_now_ms() - start_ms));
 	for (int i = FAST ? 0 : D_NR; i < D_NR + HAK_STAT_NR; i++) {
 		const char *name = i < D_NR ? derived_names[i] : stat_names[i - D_NR];
@@ -459,24 +464,82 @@ int hak_stats_dump_fd(int fd, const char *format)
 	else
 		dump_summary(&o);
 	out_flush(&o);
+	if (o.failed) {
+		errno = EIO;
+		return -1;
+	}
 	return 0;
 }
 
-static void stats_dump(void)
+/*
+ * A statistics file name from a pattern: %p is the process id, %e the
+ * program's name, %% a percent sign; anything else is kept as it is.  So
+ * each process of a pipeline or a shell script writes a file of its own
+ * (HAKMEM_STATS_FILE=stats.%e.%p), the way core_pattern names cores.
+ */
+static void stats_path(const char *pattern, char *out, size_t len)
 {
-	int fd = STDERR_FILENO;
+	size_t n = 0;
 
-	if (stats_file) {
-		fd = open(stats_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			hak_warn("HAKMEM_STATS_FILE: cannot open '%s' (%s); statistics go to stderr",
-				 stats_file, strerror(errno));
-			fd = STDERR_FILENO;
+	for (const char *c = pattern; *c && n + 1 < len; c++) {
+		int w = 0;
+
+		if (c[0] == '%' && c[1] == 'p')
+			w = snprintf(out + n, len - n, "%ld", (long)getpid());
+		else if (c[0] == '%' && c[1] == 'e')
+			w = snprintf(out + n, len - n, "%s", program_invocation_short_name);
+		else if (c[0] == '%' && c[1] == '%')
+			w = snprintf(out + n, len - n, "%%");
+		else
+			out[n++] = *c;
+		if (w) {
+			c++;
+			n += (size_t)w < len - n ? (size_t)w : len - n - 1;
 		}
 	}
-	hak_stats_dump_fd(fd, hak_opts.stats == HAK_STATS_JSON ? "json" : "summary");
-	if (fd != STDERR_FILENO)
-		close(fd);
+	out[n] = 0;
+}
+
+static int stats_open(const char *pattern, char *path, size_t len)
+{
+	stats_path(pattern, path, len);
+	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+/*
+ * The dump at exit: to HAKMEM_STATS_FILE, else to stderr.  A program that
+ * closed stderr (ls does, before it exits) would lose it: then it goes to
+ * the file FALLBACK names in $TMPDIR (or /tmp), with its name and process
+ * id, which docs/stats.md tells where to find (tools/hakmem --stats never
+ * depends on stderr: it collects the files itself).
+ */
+#define FALLBACK "hakmem-stats.%e.%p"
+
+static void stats_dump(void)
+{
+	const char *format = hak_opts.stats == HAK_STATS_JSON ? "json" : "summary";
+	char path[512];
+	int fd = -1;
+
+	if (stats_file) {
+		fd = stats_open(stats_file, path, sizeof(path));
+		if (fd < 0)
+			hak_warn("HAKMEM_STATS_FILE: cannot open '%s' (%s); statistics go to stderr",
+				 path, strerror(errno));
+	}
+	if (fd >= 0 || hak_stats_dump_fd(STDERR_FILENO, format) < 0) {
+		if (fd < 0) {
+			const char *dir = getenv("TMPDIR");
+			char pattern[384];
+
+			snprintf(pattern, sizeof(pattern), "%s/%s", dir && *dir ? dir : "/tmp", FALLBACK);
+			fd = stats_open(pattern, path, sizeof(path));
+		}
+		if (fd >= 0) {
+			hak_stats_dump_fd(fd, format);
+			close(fd);
+		}
+	}
 }
 
 void hak_stats_init(void)
