@@ -411,7 +411,7 @@ runtests: libs tests $(gen-options)
 	$(if $(filter tools,$(preload-suites)),$(Q)for t in test/tools/test_*.sh; do \
 		sh scripts/run-test.sh $(TEST_RESULTS) \
 			$(call test-log,$(outdir)/$${t%.sh}) \
-			bash $$t $(abspath $(outdir))/libhakmem.so; \
+			$$t $(abspath $(outdir))/libhakmem.so; \
 	done)
 	$(if $(runtests-alone),$(Q)sh scripts/test-summary.sh $(TEST_RESULTS))
 
@@ -451,8 +451,11 @@ test-base := $(if $(SANITIZE),$(O),build)
 test-dir = $(if $(filter default,$(1)),$(confdir),$(or $($(shell echo $(1) | tr a-z A-Z)_O),$(test-base)/$(1)))
 test-o = $(if $(filter-out default,$(1)),O=$(call test-dir,$(1)))
 
-# One row of test/matrix: NAME DEFCONFIG PROFILE SUITES, as words.
+# One row of test/matrix: NAME DEFCONFIG PROFILE SUITES, as words, and
+# its number.
 define test-row
+	@echo "==== configuration $(2) of $(words $(test-matrix)): $(word 1,$(1))" \
+		"($(word 2,$(1))$(if $(filter-out -,$(word 3,$(1))), + $(word 3,$(1)))): $(word 4,$(1))"
 	$(Q)[ -f $(call test-dir,$(word 1,$(1)))/.config ] || \
 		$(MAKE) $(call test-o,$(word 1,$(1))) $(word 2,$(1)) $(native-config)
 	$(Q)$(MAKE) $(call test-o,$(word 1,$(1))) all runtests TEST_RESULTS=$(test-results) \
@@ -465,7 +468,8 @@ test check:
 	$(Q)sh scripts/install-deps.sh test
 	@mkdir -p $(outdir)
 	@rm -f $(test-results)
-	$(foreach row,$(test-matrix),$(call test-row,$(subst :, ,$(row))))
+	$(foreach k,$(shell seq $(words $(test-matrix))),\
+		$(call test-row,$(subst :, ,$(word $(k),$(test-matrix))),$(k)))
 	$(Q)sh scripts/test-summary.sh $(test-results)
 
 # A long randomised multi-threaded run under hakmem that prints RSS and the

@@ -17,14 +17,18 @@ name=$1${TEST_TAG:+@$TEST_TAG}
 timeout=${TIMEOUT:-300}
 
 mkdir -p "$(dirname "$log")" "$(dirname "$results")"
-echo "==== $name"
+# The number of this program among those make test has run so far.
+n=$(($(cat "$results" 2>/dev/null | wc -l) + 1))
+echo "==== [$n] $name"
 start=$(date +%s)
 timeout -k 10 "$timeout" "$@" >"$log" 2>&1 </dev/null
 rc=$?
 secs=$(($(date +%s) - start))
-cat "$log"
 
 if [ $rc -eq 0 ]; then
+	# A passing suite's misuse tests make hakmem stop their children on
+	# purpose: their reports are what the tests wanted to see.
+	sed 's/^hakmem: fatal: /  (expected) hakmem: fatal: /' "$log"
 	echo "  PASS    $name (${secs}s)"
 	echo "PASS $name" >>"$results"
 	exit 0
@@ -37,5 +41,6 @@ elif [ $rc -gt 128 ]; then
 else
 	why="exit status $rc"
 fi
+cat "$log"
 echo "  FAIL    $name ($why, log in $log)"
 echo "FAIL $name" >>"$results"
