@@ -427,6 +427,12 @@ static void dump_summary(struct out *o)
 	out_printf(o, "hakmem stats (pid %ld, %s, %llu ms):\n", (long)getpid(),
 		   program_invocation_short_name,
 		   (unsigned long long)(hak_now_ms() - start_ms));
+	/* A table of zeros reads as counters that failed (a wrapper such as
+	 * time(1) that only waits for its child dumps beside it). */
+	if (!d[D_ALLOC_TOTAL] && !d[D_FREE_TOTAL]) {
+		out_printf(o, "  no allocations in this process\n");
+		return;
+	}
 	for (int i = FAST ? 0 : D_NR; i < D_NR + HAK_STAT_NR; i++) {
 		const char *name = i < D_NR ? derived_names[i] : stat_names[i - D_NR];
 		uint64_t x = i < D_NR ? d[i] : v[i - D_NR];

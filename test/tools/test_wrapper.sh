@@ -70,6 +70,17 @@ check "the program's exit status is the wrapper's" test "$rc" -eq 7
 check "no statistics files are left behind" \
 	test -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'hakmem-stats.??????' -newer "$tmp" 2>/dev/null)"
 
+# A process that only waits for its child (time(1) here) allocates nothing:
+# its dump says so instead of a table of zeros that reads like a failure.
+if [[ -x /usr/bin/time ]]; then
+	"$wrapper" --lib "$lib" --stats -- /usr/bin/time -f '' bash -c true >"$tmp/out" 2>"$tmp/err" || true
+	check "a process that allocated nothing says so" \
+		eval 'grep -A1 "^hakmem stats (pid [0-9]*, time, " "$tmp/err" | grep -q "^  no allocations in this process$" &&
+		grep -A1 "^hakmem stats (pid [0-9]*, bash, " "$tmp/err" | grep -q "alloc.small.refill"'
+else
+	echo "skip a process that allocated nothing says so (no /usr/bin/time)"
+fi
+
 # ---- HAKMEM_STATS_FILE and the fallback ----
 
 under HAKMEM_STATS=summary "HAKMEM_STATS_FILE=$tmp/s.%e.%p.%%" -- bash -c 'echo $$'
