@@ -36,6 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG "larson"
+
+#include "workload.h"
+
 struct chain {
 	unsigned char **blocks;
 	uint32_t *sizes;
@@ -74,38 +78,11 @@ static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 static int chains_done;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
-static inline uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 static inline uint32_t rand_size(uint64_t *rng)
 {
 	uint32_t span = opt.max_size - opt.min_size + 1;
 
-	return opt.min_size + (uint32_t)(xorshift64(rng) % span);
+	return opt.min_size + (uint32_t)(rnd(rng) % span);
 }
 
 static inline unsigned char tag_of(const struct chain *c, uint32_t slot)
@@ -181,7 +158,7 @@ again:
 		if ((n & 63) == 0 &&
 		    atomic_load_explicit(&stop_flag, memory_order_relaxed))
 			break;
-		slot = (uint32_t)(xorshift64(&rng) % opt.slots);
+		slot = (uint32_t)(rnd(&rng) % opt.slots);
 		size = rand_size(&rng);
 		drop_block(c, slot);
 		c->blocks[slot] = new_block(c, slot, size);

@@ -46,6 +46,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG "vm"
+
+#include "workload.h"
+
 #include "rss.h"
 
 #define KiB		((size_t)1024)
@@ -98,33 +102,6 @@ static atomic_int corrupt_flag;
 static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cond;
 static int workers_done;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
-static inline uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
 
 static inline unsigned char pattern(int site, uint64_t seq, size_t page)
 {
@@ -220,7 +197,7 @@ static void *worker_main(void *arg)
 	uint64_t n;
 
 	for (n = 0; !opt.iterations || n < opt.iterations; n++) {
-		int s = (int)(xorshift64(&w->rng) % (uint64_t)opt.sites);
+		int s = (int)(rnd(&w->rng) % (uint64_t)opt.sites);
 		struct window *win = &w->win[s];
 		struct block *b;
 
