@@ -167,28 +167,23 @@ START_TEST(foreign_mapping)
 }
 END_TEST
 
-START_TEST(interior_pointer)
-{
-	expect_child_misuse(64, 16, do_free, "free(): invalid pointer (inside a block, or misaligned)");
-}
-END_TEST
-
-START_TEST(misaligned_pointer)
-{
-	expect_child_misuse(64, 8, do_free, "free(): invalid pointer (misaligned)");
-}
-END_TEST
-
-START_TEST(large_interior_pointer)
-{
-	expect_child_misuse(300000, 4096, do_free, "free(): invalid pointer (no valid block header)");
-}
-END_TEST
-
-START_TEST(large_double_free)
-{
+/* Frees refused: the block's size, how far in the pointer is, the free, what is said. */
+static const struct {
+	size_t size, off;
+	void (*fn)(void *);
+	const char *what;
+} bad_frees[] = {
+	{ 64, 16, do_free, "free(): invalid pointer (inside a block, or misaligned)" },
+	{ 64, 8, do_free, "free(): invalid pointer (misaligned)" },
+	{ 300000, 4096, do_free, "free(): invalid pointer (no valid block header)" },
 	/* Once in the BigCache, the block's header says so. */
-	expect_child_misuse(300000, 0, do_free_twice, "free(): double free of");
+	{ 300000, 0, do_free_twice, "free(): double free of" },
+};
+
+START_TEST(bad_free)
+{
+	expect_child_misuse(bad_frees[_i].size, bad_frees[_i].off, bad_frees[_i].fn,
+			    bad_frees[_i].what);
 }
 END_TEST
 
@@ -355,10 +350,7 @@ static Suite *hardened_suite(void)
 #ifdef CONFIG_HAKMEM_HARDEN_FREE_CHECK
 	tcase_add_test(tc, foreign_pointer);
 	tcase_add_test(tc, foreign_mapping);
-	tcase_add_test(tc, interior_pointer);
-	tcase_add_test(tc, misaligned_pointer);
-	tcase_add_test(tc, large_interior_pointer);
-	tcase_add_test(tc, large_double_free);
+	tcase_add_loop_test(tc, bad_free, 0, sizeof(bad_frees) / sizeof(bad_frees[0]));
 	tcase_add_test_raise_signal(tc, foreign_pointer_raises, SIGABRT);
 #endif
 #ifdef CONFIG_HAKMEM_HARDEN_POISON
