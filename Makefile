@@ -343,7 +343,7 @@ $(outdir)/test/lib/%.o: test/lib/%.c $(autoconf-h) Makefile
 	$(Q)$(CC) $(test-cflags) $(depflags) -c -o $@ $<
 
 # Directories whose tests reach internals: unit/ (core modules), policy/
-# (each policy against a fake core), config/ (the option table and the
+# (each policy on the real policy host), config/ (the option table and the
 # profile loader).
 static-test-dirs := unit policy config
 

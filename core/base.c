@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,12 +56,38 @@ void hak_backend_init(void)
 	hak_backend = ops;
 }
 
-uint64_t hak_now_ms(void)
+/*
+ * The clock, read on slow paths only.  A test may stop it at @fake_ns and
+ * move it by hand (hak_clock_set_fake), as jemalloc's unit tests do, so
+ * that everything that ages (the policy's events and decisions, the
+ * fronts' sweeps, decay) runs the same way every time; 0 is the real one.
+ */
+static _Atomic uint64_t fake_ns;
+
+void hak_clock_set_fake(uint64_t ns)
 {
+	atomic_store_explicit(&fake_ns, ns, memory_order_relaxed);
+}
+
+static uint64_t clock_read(clockid_t id)
+{
+	uint64_t fake = atomic_load_explicit(&fake_ns, memory_order_relaxed);
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (hak_unlikely(fake))
+		return fake;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t hak_now_ns(void)
+{
+	return clock_read(CLOCK_MONOTONIC);
+}
+
+uint64_t hak_now_ms(void)
+{
+	return clock_read(CLOCK_MONOTONIC_COARSE) / 1000000;
 }
 
 /* Messages are formatted on the stack and written with write(2): no malloc. */

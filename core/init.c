@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/single_threaded.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -82,12 +81,9 @@ static void fork_child(void)
  * program does not store it by chance, odd so that no pointer equals it. */
 static void hak_free_key_init(void)
 {
-	struct timespec ts;
-	uint64_t k;
+	uint64_t k = hak_now_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	k = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid() << 17 ^
-	    (uint64_t)(uintptr_t)&ts;
+	k ^= k << 32 ^ (uint64_t)getpid() << 17 ^ (uint64_t)(uintptr_t)&k;
 	k *= 0x9e3779b97f4a7c15ULL;
 	k ^= k >> 29;
 	hak_free_key = (uintptr_t)k | 1;

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "large.h"
 #include "backend.h"
@@ -175,14 +174,6 @@ static void *large_heap(size_t size, const void *site)
 	return block;
 }
 
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Queue an event for the policy: batched on a thread with a heap (given one here). */
 static void large_event(struct hak_pending ev)
 {
@@ -242,7 +233,7 @@ static void *large_front(size_t size, size_t align, enum hak_route route, const 
 	hak_stat_add(HAK_STAT_LARGE_FRONT, 1);
 	large_event((struct hak_pending){ .type = HAK_EV_ALLOC, .site_addr = site, .size = size,
 					  .route = (uint8_t)route, .front = true,
-					  .now_ns = clock_ns() });
+					  .now_ns = hak_now_ns() });
 	return p;
 }
 
@@ -254,7 +245,7 @@ static void *large_serve(size_t size, size_t align, const void *site, bool growi
 
 	if (p)
 		return p;
-	t0 = clock_ns();
+	t0 = hak_now_ns();
 	if (route == HAK_ROUTE_SPAN)
 		p = large_span(size, site, growing);
 	else if (route == HAK_ROUTE_HEAP)
@@ -265,7 +256,7 @@ static void *large_serve(size_t size, size_t align, const void *site, bool growi
 		return NULL;
 	hak_stat_add(route == HAK_ROUTE_SPAN ? HAK_STAT_ROUTE_SPAN :
 		     route == HAK_ROUTE_HEAP ? HAK_STAT_ROUTE_HEAP : HAK_STAT_ROUTE_MAP, 1);
-	t1 = clock_ns();
+	t1 = hak_now_ns();
 	large_event((struct hak_pending){ .type = HAK_EV_ALLOC, .site_addr = site, .size = size,
 					  .route = (uint8_t)route, .cost_ns = t1 - t0,
 					  .now_ns = t1 });
@@ -454,7 +445,7 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 	if ((flags & (HAK_LARGE_F_PAGES | HAK_LARGE_F_MAPPED)) && size <= hak_policy_cache_max() &&
 	    hak_heap_own() != &hak_heap_empty && hak_bc_keep(p, h)) {
 		hak_stat_add(HAK_STAT_LARGE_KEPT, 1);
-		now = clock_ns();
+		now = hak_now_ns();
 		large_event((struct hak_pending){ .type = HAK_EV_FREE, .site_addr = site, .size = size,
 						  .route = (uint8_t)(flags & HAK_LARGE_F_PAGES ?
 								     HAK_ROUTE_HEAP : HAK_ROUTE_MAP),
@@ -483,7 +474,7 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 		hak_large_release(p, h);
 		hak_stat_add(HAK_STAT_LARGE_RELEASED, 1);
 	}
-	now = clock_ns();
+	now = hak_now_ns();
 	large_event((struct hak_pending){ .type = HAK_EV_FREE, .site_addr = site, .size = size,
 					  .route = (uint8_t)route, .now_ns = now,
 					  .lifetime_ms = now / 1000000 >= birth ? now / 1000000 - birth : 0 });
@@ -631,7 +622,7 @@ void *hak_large_move(void *p, size_t size, const void *site)
 	}
 	hak_stat_add(HAK_STAT_REALLOC_REMAPPED, 1);
 	/* For the policy, a block freed and another allocated. */
-	now = clock_ns();
+	now = hak_now_ns();
 	large_event((struct hak_pending){ .type = HAK_EV_FREE, .site_addr = old_site,
 					  .size = old_size,
 					  .route = (uint8_t)(flags & HAK_LARGE_F_PAGES ? HAK_ROUTE_HEAP

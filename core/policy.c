@@ -27,6 +27,7 @@
  * (site_key[]).  It counts allocations, frees, bytes, a size histogram and
  * lifetimes per site.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,7 @@ static bool admit_unseen __hak_read_mostly = true;	/* no admit hook: every site 
 static struct hak_decisions decisions;
 static struct hak_ph_stats ph_last;
 static _Atomic uint64_t decide_ms;	/* the last decide(); read without the lock */
+static struct hak_policy_probe *probe;	/* tests only */
 
 /* The active policy's hooks, or NULL. */
 static inline const struct hak_policy_ops *pops(void)
@@ -83,9 +85,16 @@ void hak_policy_unlock(void)
 
 /* ---- what the core lends policies ---- */
 
-static void *meta_alloc(size_t size)
+static void *meta_reserve(size_t size)
 {
 	return hak_backend->reserve(HAK_ALIGN_UP(size ? size : 1, hak_backend->page_size()), 0);
+}
+
+static void *meta_alloc(size_t size)
+{
+	if (probe)
+		probe->meta_allocs++;
+	return meta_reserve(size);
 }
 
 /* ---- decisions ---- */
@@ -98,19 +107,26 @@ static void decide(void)
 	struct hak_ph_params pp;
 	uint64_t ms = hak_now_ms();
 
-	hak_ph_get_stats(&now);
-	info = (struct hak_heap_info){
-		.elapsed_ms = ms - atomic_load_explicit(&decide_ms, memory_order_relaxed),
-		.freed = now.freed - ph_last.freed,
-	};
-	for (unsigned b = 0; b < HAK_AGE_BUCKETS; b++) {
-		info.hit[b] = now.hit[b] - ph_last.hit[b];
-		info.miss[b] = now.miss[b] - ph_last.miss[b];
+	if (probe) {
+		info = probe->window;
+		probe->window = (struct hak_heap_info){ 0 };
+	} else {
+		hak_ph_get_stats(&now);
+		info = (struct hak_heap_info){ .freed = now.freed - ph_last.freed };
+		for (unsigned b = 0; b < HAK_AGE_BUCKETS; b++) {
+			info.hit[b] = now.hit[b] - ph_last.hit[b];
+			info.miss[b] = now.miss[b] - ph_last.miss[b];
+		}
+		ph_last = now;
 	}
-	ph_last = now;
+	info.elapsed_ms = ms - atomic_load_explicit(&decide_ms, memory_order_relaxed);
 	atomic_store_explicit(&decide_ms, ms, memory_order_relaxed);
 	if (pops() && pops()->decide)
 		pops()->decide(active_state, &info, &decisions);
+	if (probe) {
+		probe->raw = decisions;
+		probe->decides += pops() && pops()->decide;
+	}
 	if (decisions.keep_bytes > hak_opts.max_dirty)
 		decisions.keep_bytes = hak_opts.max_dirty;
 	if (decisions.map_min <= hak_opts.span_max)
@@ -124,6 +140,21 @@ static void decide(void)
 	atomic_store_explicit(&map_min, decisions.map_min, memory_order_relaxed);
 	atomic_store_explicit(&decay_ms, decisions.decay_ms, memory_order_relaxed);
 	atomic_store_explicit(&cache_max, decisions.cache_max, memory_order_relaxed);
+	if (probe)
+		probe->dec = decisions;
+}
+
+void hak_policy_probe(struct hak_policy_probe *p)
+{
+	probe = p;
+}
+
+void hak_policy_decide(void)
+{
+	hak_policy_flush();
+	pthread_mutex_lock(&policy_lock);
+	decide();
+	pthread_mutex_unlock(&policy_lock);
 }
 
 size_t hak_policy_cache_max(void)
@@ -151,9 +182,14 @@ size_t hak_policy_map_min(void)
 	return atomic_load_explicit(&map_min, memory_order_relaxed);
 }
 
-void hak_policy_init(void)
+static HAK_TLS struct {
+	struct hak_pending ev[HAK_PENDING];
+	unsigned n;
+} queue;
+
+int hak_policy_init(void)
 {
-	int idx;
+	int idx, err = 0;
 
 	env = (struct hak_policy_env){
 		.meta_alloc = meta_alloc,
@@ -169,24 +205,33 @@ void hak_policy_init(void)
 		.map_min = MAP_MIN_DEFAULT,
 		.cache_max = CACHE_MAX_DEFAULT,
 	};
+	memset(sites, 0, sizeof(sites));
+	memset(site_key, 0, sizeof(site_key));
+	memset(site_admit, 0, sizeof(site_admit));
+	memset(site_events, 0, sizeof(site_events));
+	events = epoch = queue.n = 0;
 	atomic_store_explicit(&decide_ms, hak_now_ms(), memory_order_relaxed);
 	hak_ph_get_stats(&ph_last);
 	active = hak_opts.policy;
 	idx = hak_policy_index(active);
 	if (active && idx >= 0) {
 		env.params = hak_opts.params[idx];
-		active_state = meta_alloc(active->state_size);
-		if (!active_state || (pops()->init && pops()->init(active_state, &env) < 0)) {
+		active_state = meta_reserve(active->state_size);
+		err = active_state ? pops()->init ? pops()->init(active_state, &env) : 0 : -ENOMEM;
+		if (err < 0) {
 			hak_warn("policy %s failed to start; using the core's defaults", active->name);
 			active = NULL;
 		}
 	} else {
 		active = NULL;
 	}
+	if (probe)
+		probe->state = active ? active_state : NULL;
 	admit_unseen = !pops() || !pops()->admit;
 	pthread_mutex_lock(&policy_lock);
 	decide();
 	pthread_mutex_unlock(&policy_lock);
+	return err;
 }
 
 /* ---- call sites ---- */
@@ -276,6 +321,8 @@ static void deliver(struct hak_event *ev, const void *site_addr)
 	epoch++;
 	if (o && o->tick)
 		o->tick(active_state, epoch);
+	if (probe)
+		probe->epoch = epoch;
 	decide();
 	for (unsigned w = 0; w < sizeof(site_events) / 8; w++) {
 		for (uint64_t m = site_events[w]; m; m &= m - 1)
@@ -297,11 +344,6 @@ static struct hak_event event_of(const struct hak_pending *pd)
 		.now_ns = pd->now_ns,
 	};
 }
-
-static HAK_TLS struct {
-	struct hak_pending ev[HAK_PENDING];
-	unsigned n;
-} queue;
 
 void hak_policy_flush(void)
 {

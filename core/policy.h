@@ -37,8 +37,31 @@ struct hak_pending {
 	bool front;			/* ALLOC: from the front; FREE: kept in it */
 };
 
-/* Set up the active policy from hak_opts (after hak_options_init). */
-void hak_policy_init(void);
+/*
+ * Set up the active policy from hak_opts (after hak_options_init), with an
+ * empty site table.  Returns its init()'s result: on an error the core
+ * runs on its defaults.
+ */
+int hak_policy_init(void);
+
+/*
+ * What the policy tests (test/policy) see of the host, set before
+ * hak_policy_init().  decide() then takes what the page heap did from
+ * @window, and empties it, so that a test states it; and it records what
+ * the policy asked for, what is in force, and the policy's state, which
+ * the test hands to the policy's own hooks to check their contract.
+ */
+struct hak_policy_probe {
+	struct hak_heap_info window;
+	struct hak_decisions raw;	/* the latest decide(), before the core's clamps */
+	struct hak_decisions dec;	/* in force */
+	uint64_t decides, epoch;	/* the policy's decide() and tick() calls */
+	unsigned meta_allocs;		/* its env->meta_alloc() calls */
+	void *state;
+};
+void hak_policy_probe(struct hak_policy_probe *p);
+/* A decide() now, as after a tick() (tests; the slow paths poll). */
+void hak_policy_decide(void);
 
 /* Requests at or above this size get a mapping of their own. */
 size_t hak_policy_map_min(void);

@@ -1,18 +1,46 @@
 // SPDX-License-Identifier: MIT
 /*
- * test/policy/harness.c - the fake core of harness.h.
+ * test/policy/harness.c - one policy on the real policy host
+ * (core/policy.c), with a fake clock.
  *
- * #included once by each test program (the Makefile builds each
- * test_*.c alone).  A contract violation by the policy fails the test
- * at once, with what was wrong.
+ * The harness sets the options a policy sees through the option table
+ * (its parameters from their schema defaults, purge_delay_ms 100,
+ * max_dirty 1 GiB, break_even_ms 100, 64 events per tick, span_max
+ * 1 MiB; change h->env or call h_set_* before h_start()), starts it with
+ * hak_policy_init(), and sends events from fake call sites through the
+ * host's queue: the site table, admission, the ticks and the clamps are
+ * the host's.  Time is base's clock, stopped at 1 s and moved only by
+ * h_decide(), so no slow path of the process decides behind the test's
+ * back.  What the page heap did between two decide() calls is a window
+ * the test fills through the host's probe (policy.h): "this many bytes
+ * were freed and taken again at this age" (a hit when the delay in force
+ * still held them, else a miss), "this many were freed and never taken
+ * again".
+ *
+ * Every decision is checked against the contract, and the policy's own
+ * admit() and report() are called on the state the host gave it (report
+ * NUL-terminated within any buffer and a prefix of itself when cut); a
+ * violation fails the test at once.  One harness is live at a time.  Each
+ * test_*.c #includes this file (the Makefile builds each alone).
  */
 #include <check.h>
-#include <ctype.h>
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include <hakmem_policy.h>
+
+#include "bigcache.h"
+#include "large.h"
+#include "options.h"
+#include "pageheap.h"
+#include "policy.h"
+#include "testlib.h"
+
+#define H_MAX_SITES	64
+#define H_MIX_AGES	4
+/* The longest delay any option or parameter lets a profile ask for. */
+#define H_DECAY_MAX_MS	3600000
 
 /*
  * ck_assert records every passing check; the paths a long run takes
@@ -25,120 +53,47 @@
 			ck_abort_msg(__VA_ARGS__);			\
 	} while (0)
 
-/* The core's decisions before the first decide() (core/policy.c). */
-#define H_MAP_MIN_DEFAULT	TiB
-#define H_CACHE_MAX_DEFAULT	(4 * MiB)
+struct harness {
+	const struct hak_policy *pol;
+	struct hak_policy_env env;	/* seed and the shared options h_start() sets */
+	unsigned epoch_events;		/* policy.epoch: events per tick() */
+	unsigned nsites;
+	bool started;			/* init() returned 0 */
+	struct hak_policy_probe p;	/* the window, the decisions, the counts */
+	char report[4096];
+};
 
-static struct harness *h_live;
-
-static void *h_env_meta_alloc(size_t size)
+/* A call site's address: what the large path would pass as the caller's. */
+static const void *h_addr(unsigned site)
 {
-	void *p;
-
-	h_require(h_live && h_live->nmeta < H_MAX_META, "meta_alloc: more than %d calls",
-		  H_MAX_META);
-	p = calloc(1, size ? size : 1);
-	h_require(p, "meta_alloc: out of memory");
-	h_live->meta[h_live->nmeta++] = p;
-	return p;
+	return (const void *)(uintptr_t)(0x400000 + 0x40 * site);
 }
 
-/* ---- parameters ---- */
-
-int h_parse_size(const char *text, size_t *out)
+static void h_option(const char *key, const char *value)
 {
-	static const struct {
-		const char *suffix;
-		unsigned shift;
-	} unit[] = {
-		{ "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 }, { "TiB", 40 },
-		{ "KB", 10 }, { "MB", 20 }, { "GB", 30 }, { "TB", 40 },
-		{ "K", 10 }, { "M", 20 }, { "G", 30 }, { "T", 40 }, { "B", 0 }, { "", 0 },
-	};
-	unsigned long long v;
-	char *end;
-
-	while (isspace((unsigned char)*text))
-		text++;
-	if (!isdigit((unsigned char)*text))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno)
-		return -EINVAL;
-	for (unsigned i = 0; i < sizeof(unit) / sizeof(unit[0]); i++) {
-		size_t n = strlen(unit[i].suffix);
-		const char *rest = end + n;
-
-		if (strncmp(end, unit[i].suffix, n))
-			continue;
-		while (isspace((unsigned char)*rest))
-			rest++;
-		if (*rest)
-			continue;
-		if (unit[i].shift && v > (SIZE_MAX >> unit[i].shift))
-			return -EINVAL;
-		*out = (size_t)v << unit[i].shift;
-		return 0;
-	}
-	return -EINVAL;
+	ck_assert_msg(!hak_option_set(key, value, "harness"), "%s: '%s' refused", key, value);
 }
 
-static int h_parse_int(const char *text, long long *out)
+struct hak_param_value *h_param(struct harness *h, const char *name)
 {
-	char *end;
+	int idx = hak_policy_index(h->pol);
 
-	errno = 0;
-	*out = strtoll(text, &end, 10);
-	while (isspace((unsigned char)*end))
-		end++;
-	return end == text || *end || errno ? -EINVAL : 0;
+	for (unsigned i = 0; h->pol->params[i].name; i++)
+		if (!strcmp(h->pol->params[i].name, name))
+			return &hak_opts.params[idx][i];
+	ck_abort_msg("%s has no parameter %s", h->pol->name, name);
+	return NULL;
 }
 
-int h_parse(enum hak_param_type type, const char *text, struct hak_param_value *out)
+/* Parameter @name from its text form, before h_start(); out of the schema's range fails. */
+static void h_set(struct harness *h, const char *name, const char *value)
 {
-	char buf[256], *tok, *save, *end;
-	long long i;
+	char key[96];
 
-	memset(out, 0, sizeof(*out));
-	switch (type) {
-	case HAK_PARAM_BOOL:
-		if (!strcmp(text, "true") || !strcmp(text, "1"))
-			out->b = true;
-		else if (strcmp(text, "false") && strcmp(text, "0"))
-			return -EINVAL;
-		return 0;
-	case HAK_PARAM_INT:
-		return h_parse_int(text, &out->i);
-	case HAK_PARAM_FLOAT:
-		errno = 0;
-		out->f = strtod(text, &end);
-		return end == text || *end || errno ? -EINVAL : 0;
-	case HAK_PARAM_SIZE:
-		return h_parse_size(text, &out->size);
-	case HAK_PARAM_SIZE_LIST:
-	case HAK_PARAM_INT_LIST:
-		if (strlen(text) >= sizeof(buf))
-			return -EINVAL;
-		strcpy(buf, text);
-		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			size_t *item = &out->list[out->nlist];
-
-			if (out->nlist == HAK_PARAM_LIST_MAX)
-				return -EINVAL;
-			if (type == HAK_PARAM_SIZE_LIST) {
-				if (h_parse_size(tok, item))
-					return -EINVAL;
-			} else {
-				if (h_parse_int(tok, &i) || i < 0)
-					return -EINVAL;
-				*item = (size_t)i;
-			}
-			out->nlist++;
-		}
-		return out->nlist ? 0 : -EINVAL;
-	}
-	return -EINVAL;
+	ck_assert(!h->started);
+	h_param(h, name);
+	snprintf(key, sizeof(key), "%s.%s", h->pol->name, name);
+	h_option(key, value);
 }
 
 struct harness *h_create(const struct hak_policy *pol, uint64_t seed)
@@ -149,106 +104,61 @@ struct harness *h_create(const struct hak_policy *pol, uint64_t seed)
 	ck_assert_ptr_nonnull(pol);
 	ck_assert_ptr_nonnull(pol->ops);
 	h->pol = pol;
-	for (const struct hak_param *p = pol->params; p && p->name; p++) {
-		ck_assert_uint_lt(h->nparams, H_MAX_PARAMS);
-		ck_assert_msg(!h_parse(p->type, p->def, &h->params[h->nparams]),
-			      "%s.%s: default '%s' does not parse", pol->name, p->name, p->def);
-		h->nparams++;
-	}
-	/* The core's defaults (core/options.c, configs/defconfig). */
+	for (const struct hak_param *p = pol->params; p && p->name; p++)
+		h_set(h, p->name, p->def);
 	h->env = (struct hak_policy_env){
-		.meta_alloc = h_env_meta_alloc,
-		.seed = seed,
-		.nsites = H_MAX_SITES,
-		.params = h->params,
-		.purge_delay_ms = 100,
-		.max_dirty = GiB,
-		.break_even_ms = 100,
+		.seed = seed, .purge_delay_ms = 100, .max_dirty = GiB, .break_even_ms = 100,
 	};
 	h->epoch_events = 64;
-	h->span_max = MiB;
-	h->now_ns = 1000000000;	/* not 0: a policy may take 0 for "never" */
-	h_live = h;
+	hak_clock_set_fake(1000000000);	/* not 0: a policy may take 0 for "never" */
 	return h;
 }
 
 void h_destroy(struct harness *h)
 {
-	for (unsigned i = 0; i < h->nmeta; i++)
-		free(h->meta[i]);
-	free(h->state);
-	if (h_live == h)
-		h_live = NULL;
+	hak_policy_probe(NULL);
+	hak_clock_set_fake(0);
 	free(h);
-}
-
-struct hak_param_value *h_param(struct harness *h, const char *name)
-{
-	for (unsigned i = 0; i < h->nparams; i++)
-		if (!strcmp(h->pol->params[i].name, name))
-			return &h->params[i];
-	ck_abort_msg("%s has no parameter %s", h->pol->name, name);
-	return NULL;
-}
-
-/* The schema entry of @name, which must be of type @type (lists: either). */
-static const struct hak_param *h_schema(struct harness *h, const char *name,
-					enum hak_param_type type)
-{
-	const struct hak_param *p = &h->pol->params[h_param(h, name) - h->params];
-	bool list = type == HAK_PARAM_SIZE_LIST || type == HAK_PARAM_INT_LIST;
-
-	ck_assert(!h->started);
-	if (list)
-		ck_assert(p->type == HAK_PARAM_SIZE_LIST || p->type == HAK_PARAM_INT_LIST);
-	else
-		ck_assert_int_eq(p->type, type);
-	return p;
-}
-
-/* The core validates parameters: a policy never sees a value out of range. */
-static void h_in_range(const struct hak_param *p, double v)
-{
-	ck_assert_msg(v >= p->min && v <= p->max, "%s: %g out of [%g, %g]", p->name, v, p->min,
-		      p->max);
-}
-
-void h_set_bool(struct harness *h, const char *name, bool v)
-{
-	h_schema(h, name, HAK_PARAM_BOOL);
-	h_param(h, name)->b = v;
 }
 
 void h_set_int(struct harness *h, const char *name, long long v)
 {
-	h_in_range(h_schema(h, name, HAK_PARAM_INT), (double)v);
-	h_param(h, name)->i = v;
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	h_set(h, name, buf);
 }
 
 void h_set_float(struct harness *h, const char *name, double v)
 {
-	h_in_range(h_schema(h, name, HAK_PARAM_FLOAT), v);
-	h_param(h, name)->f = v;
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.17g", v);
+	h_set(h, name, buf);
 }
 
 void h_set_size(struct harness *h, const char *name, size_t v)
 {
-	h_in_range(h_schema(h, name, HAK_PARAM_SIZE), (double)v);
-	h_param(h, name)->size = v;
+	h_set_int(h, name, (long long)v);
 }
 
+/*
+ * Either list type, increasing.  An empty list is one the option table
+ * never hands over: written straight into it, to test the policy's own
+ * refusal.
+ */
 void h_set_list(struct harness *h, const char *name, unsigned n, const size_t *v)
 {
-	const struct hak_param *p = h_schema(h, name, HAK_PARAM_INT_LIST);
-	struct hak_param_value *val = h_param(h, name);
+	char buf[256];
+	size_t len = 0;
 
-	ck_assert_uint_le(n, HAK_PARAM_LIST_MAX);
-	for (unsigned k = 0; k < n; k++) {
-		h_in_range(p, (double)v[k]);
-		ck_assert(!k || v[k] > v[k - 1]);
-		val->list[k] = v[k];
+	if (!n) {
+		h_param(h, name)->nlist = 0;
+		return;
 	}
-	val->nlist = n;
+	for (unsigned k = 0; k < n; k++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%zu", k ? "," : "", v[k]);
+	h_set(h, name, buf);
 }
 
 /* ---- the decisions ---- */
@@ -262,69 +172,46 @@ static void h_check_decisions(struct harness *h, const struct hak_decisions *d)
 	h_require(d->cache_max <= TiB, "%s: cache_max %zu", h->pol->name, d->cache_max);
 }
 
-/* As core/policy.c's decide(): hand over the window, clamp, start a new window. */
-static void h_call_decide(struct harness *h)
-{
-	struct hak_heap_info info = h->win;
-	struct hak_decisions d = h->dec;
-	uint64_t ms = h->now_ns / 1000000;
-
-	info.elapsed_ms = ms - h->last_ms;
-	h->last_ms = ms;
-	if (h->pol->ops->decide)
-		h->pol->ops->decide(h->state, &info, &d);
-	h_check_decisions(h, &d);
-	h->raw = d;
-	if (d.keep_bytes > h->env.max_dirty)
-		d.keep_bytes = h->env.max_dirty;
-	if (d.map_min <= h->span_max)
-		d.map_min = h->span_max + 1;
-	h->dec = d;
-	h->decides++;
-	memset(&h->win, 0, sizeof(h->win));
-}
-
+/* The options, then init() and, when it returned 0, the first decide().  Returns init's result. */
 int h_start(struct harness *h)
 {
-	int err = 0;
+	char buf[32];
+	int err;
 
 	ck_assert(!h->started);
-	h_live = h;
-	h->state = calloc(1, h->pol->state_size ? h->pol->state_size : 1);
-	ck_assert_ptr_nonnull(h->state);
-	h->dec = (struct hak_decisions){
-		.decay_ms = h->env.purge_delay_ms,
-		.keep_bytes = h->env.max_dirty,
-		.map_min = H_MAP_MIN_DEFAULT,
-		.cache_max = H_CACHE_MAX_DEFAULT,
-	};
-	h->last_ms = h->now_ns / 1000000;
-	if (h->pol->ops->init)
-		err = h->pol->ops->init(h->state, &h->env);
+	h_option("policy", h->pol->name);
+	h_option("large.span_max", "1MiB");
+#define H_OPTION(key, v) (snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(v)), \
+			  h_option(key, buf))
+	H_OPTION("seed", h->env.seed);
+	H_OPTION("purge.delay_ms", h->env.purge_delay_ms);
+	H_OPTION("pageheap.max_dirty", h->env.max_dirty);
+	H_OPTION("pageheap.break_even_ms", h->env.break_even_ms);
+	H_OPTION("policy.epoch", h->epoch_events);
+#undef H_OPTION
+	memset(&h->p, 0, sizeof(h->p));
+	hak_policy_probe(&h->p);
+	err = hak_policy_init();
 	ck_assert_msg(err <= 0, "%s: init returned %d", h->pol->name, err);
-	if (err)
-		return err;	/* the core falls back to its defaults: no more hooks */
-	h->started = true;
-	h_call_decide(h);
-	return 0;
+	h->started = !err;
+	if (!err)
+		h_check_decisions(h, &h->p.raw);
+	return err;
 }
 
-void h_advance_ms(struct harness *h, uint64_t ms)
-{
-	h->now_ns += ms * 1000000;
-}
-
+/* Let @ms pass, then decide() on the window; returns the decisions in force. */
 const struct hak_decisions *h_decide(struct harness *h, uint64_t ms)
 {
 	h_require(h->started, "harness: h_start() first");
-	h_live = h;
-	h_advance_ms(h, ms);
-	h_call_decide(h);
-	return &h->dec;
+	hak_clock_set_fake(hak_now_ns() + ms * 1000000);
+	hak_policy_decide();
+	h_check_decisions(h, &h->p.raw);
+	return &h->p.dec;
 }
 
 /* ---- the window ---- */
 
+/* The age bucket of @age_ms (the inverse of hak_age_bucket_ms). */
 unsigned h_age_bucket(uint64_t age_ms)
 {
 	unsigned b = 0;
@@ -334,27 +221,32 @@ unsigned h_age_bucket(uint64_t age_ms)
 	return b;
 }
 
-void h_reuse_as(struct harness *h, uint64_t bytes, uint64_t age_ms, bool hit)
+/* @bytes freed and taken again at @age_ms: a hit if the delay in force held them. */
+void h_reuse(struct harness *h, uint64_t bytes, uint64_t age_ms)
 {
 	unsigned b = h_age_bucket(age_ms);
 
-	h->win.freed += bytes;
-	if (hit)
-		h->win.hit[b] += bytes;
+	h->p.window.freed += bytes;
+	if (age_ms < h->p.dec.decay_ms)
+		h->p.window.hit[b] += bytes;
 	else
-		h->win.miss[b] += bytes;
+		h->p.window.miss[b] += bytes;
 }
 
-void h_reuse(struct harness *h, uint64_t bytes, uint64_t age_ms)
-{
-	h_reuse_as(h, bytes, age_ms, age_ms < h->dec.decay_ms);
-}
-
+/* @bytes freed and not taken again. */
 void h_unused(struct harness *h, uint64_t bytes)
 {
-	h->win.freed += bytes;
+	h->p.window.freed += bytes;
 }
 
+/* A reuse pattern a test repeats, window after window. */
+struct h_mix {
+	uint64_t bytes[H_MIX_AGES];	/* freed and taken again ... */
+	uint64_t age_ms[H_MIX_AGES];	/* ... at this age */
+	uint64_t unused;		/* freed and not taken again */
+};
+
+/* One window of @m over HAK_DECIDE_MS, and its decide(); returns the delay decided. */
 uint64_t h_mix_step(struct harness *h, const struct h_mix *m)
 {
 	for (unsigned i = 0; i < H_MIX_AGES; i++)
@@ -364,6 +256,7 @@ uint64_t h_mix_step(struct harness *h, const struct h_mix *m)
 	return h_decide(h, HAK_DECIDE_MS)->decay_ms;
 }
 
+/* The model's cost of delay @d on @m (any number of equal windows: the argmin is the same). */
 double h_mix_cost(const struct h_mix *m, uint64_t d, uint64_t break_even_ms)
 {
 	struct hak_heap_info info = { 0 };
@@ -380,95 +273,84 @@ double h_mix_cost(const struct h_mix *m, uint64_t d, uint64_t break_even_ms)
 
 /* ---- sites and events ---- */
 
+/* A new call site; returns its number. */
 unsigned h_site(struct harness *h)
 {
-	unsigned i = h->nsites++;
-
-	ck_assert_uint_lt(i, H_MAX_SITES);
-	ck_assert_uint_lt(i, h->env.nsites);
-	h->site[i].addr = (const void *)(uintptr_t)(0x400000 + 0x40 * i);
-	h->site[i].index = i;
-	return i;
+	ck_assert_uint_lt(h->nsites, H_MAX_SITES);
+	ck_assert_uint_lt(h->nsites, hak_opts.sites);
+	return h->nsites++;
 }
 
-bool h_admit(struct harness *h, unsigned site)
+/* An event through the host's queue, delivered at once (so is a tick's decide()). */
+static void h_event(struct harness *h, unsigned site, struct hak_pending pd)
 {
 	h_require(h->started, "harness: h_start() first");
 	h_require(site < h->nsites, "harness: no site %u", site);
-	if (!h->pol->ops->admit)
-		return true;
-	return h->pol->ops->admit(h->state, &h->site[site]);
-}
-
-/* The core's site table keeps these; policies read them. */
-static void h_site_count(struct hak_site *s, const struct hak_event *ev)
-{
-	unsigned b = 0;
-
-	if (ev->type == HAK_EV_FREE) {
-		s->frees++;
-		s->lifetime_ms += ev->lifetime_ms;
-		return;
-	}
-	while (b + 1 < HAK_SITE_HIST && (ev->size >> (HAK_SITE_HIST_SHIFT + b + 1)))
-		b++;
-	s->allocs++;
-	s->bytes += ev->size;
-	s->hist[b]++;
-}
-
-static void h_tick(struct harness *h)
-{
-	h->epoch++;
-	if (h->pol->ops->tick)
-		h->pol->ops->tick(h->state, h->epoch);
-	h_call_decide(h);
-	/* The core asks again for the sites that had events; every site must answer. */
-	for (unsigned i = 0; i < h->nsites; i++)
-		h->admitted[i] = h_admit(h, i);
-}
-
-void h_event(struct harness *h, unsigned site, struct hak_event ev)
-{
-	h_require(h->started, "harness: h_start() first");
-	h_require(site < h->nsites, "harness: no site %u", site);
-	h_require(ev.type == HAK_EV_ALLOC || ev.type == HAK_EV_FREE, "harness: event type %d",
-		  ev.type);
-	h_live = h;
-	ev.site = &h->site[site];
-	ev.now_ns = h->now_ns;
-	if (!h->seen[site]) {
-		h->seen[site] = true;
-		h->admitted[site] = h_admit(h, site);
-	}
-	h_site_count(&h->site[site], &ev);
-	if (h->pol->ops->on_event)
-		h->pol->ops->on_event(h->state, &ev);
-	if (++h->events % h->epoch_events == 0)
-		h_tick(h);
-}
-
-/* The route the core would take for @size under the decisions in force. */
-static enum hak_route h_route_of(const struct harness *h, size_t size)
-{
-	if (size <= h->span_max)
-		return HAK_ROUTE_SPAN;
-	return size >= h->dec.map_min ? HAK_ROUTE_MAP : HAK_ROUTE_HEAP;
+	pd.site_addr = h_addr(site);
+	pd.now_ns = hak_now_ns();
+	/* The route the large path would take under the decisions in force. */
+	pd.route = pd.size <= hak_opts.span_max ? HAK_ROUTE_SPAN :
+		   pd.size >= hak_policy_map_min() ? HAK_ROUTE_MAP : HAK_ROUTE_HEAP;
+	hak_policy_queue(&pd);
+	hak_policy_flush();
+	h_check_decisions(h, &h->p.raw);
 }
 
 void h_alloc(struct harness *h, unsigned site, size_t size)
 {
-	h_event(h, site, (struct hak_event){
-		.type = HAK_EV_ALLOC, .size = size, .route = h_route_of(h, size), .cost_ns = 1000,
-	});
+	h_event(h, site, (struct hak_pending){ .type = HAK_EV_ALLOC, .size = size, .cost_ns = 1000 });
 }
 
 void h_free(struct harness *h, unsigned site, size_t size, uint64_t lifetime_ms)
 {
-	h_event(h, site, (struct hak_event){
-		.type = HAK_EV_FREE, .size = size, .route = h_route_of(h, size),
-		.lifetime_ms = lifetime_ms,
+	h_event(h, site, (struct hak_pending){
+		.type = HAK_EV_FREE, .size = size, .lifetime_ms = lifetime_ms,
 	});
+}
+
+/* Whether the host lets @site's blocks wait in the fronts: the answer the BigCache reads. */
+bool h_admitted(struct harness *h, unsigned site)
+{
+	h_require(site < h->nsites, "harness: no site %u", site);
+	return hak_policy_admitted(h_addr(site));
+}
+
+/*
+ * Whether this thread's front, the real BigCache, keeps a block of @size
+ * from @site that the large path served and took back; emptied after.
+ */
+bool h_front_keeps(struct harness *h, unsigned site, size_t size)
+{
+	void *p;
+	bool kept;
+
+	h_require(site < h->nsites, "harness: no site %u", site);
+	p = hak_large_alloc(size, 0, h_addr(site));
+	ck_assert_ptr_nonnull(p);
+	hak_large_free(p, hak_large_hdr_find(p));
+	kept = hak_bc_holds(p);
+	hak_bc_drain();
+	return kept;
+}
+
+static void h_find_site(const struct hak_site *s, void *arg)
+{
+	const struct hak_site **found = arg;
+
+	if (s->addr == (*found)->addr)
+		*found = s;
+}
+
+/* The policy's admit() for @site now, on the host's record of it (true without the hook). */
+bool h_admit(struct harness *h, unsigned site)
+{
+	struct hak_site key = { .addr = h_addr(site) };
+	const struct hak_site *s = &key;
+
+	h_require(h->started, "harness: h_start() first");
+	hak_policy_each_site(h_find_site, &s);
+	h_require(s != &key, "harness: site %u had no event", site);
+	return !h->pol->ops->admit || h->pol->ops->admit(h->p.state, s);
 }
 
 /* ---- report ---- */
@@ -483,7 +365,7 @@ static void h_report_cut(struct harness *h, size_t len)
 	int n;
 
 	memset(buf, 0x7f, sizeof(buf));
-	n = h->pol->ops->report(h->state, buf, len);
+	n = h->pol->ops->report(h->p.state, buf, len);
 	for (size_t i = len; i < sizeof(buf); i++)
 		h_require(buf[i] == 0x7f, "%s: report(len %zu) wrote byte %zu", h->pol->name,
 			  len, i);
@@ -498,6 +380,7 @@ static void h_report_cut(struct harness *h, size_t len)
 		  h->pol->name, len);
 }
 
+/* The policy's report, checked. */
 const char *h_report(struct harness *h)
 {
 	static const size_t cuts[] = { 0, 1, 2, 9, 33, 64 };
@@ -508,7 +391,7 @@ const char *h_report(struct harness *h)
 	if (!h->pol->ops->report)
 		return h->report;
 	memset(h->report, 0x7f, sizeof(h->report));
-	n = h->pol->ops->report(h->state, h->report, sizeof(h->report));
+	n = h->pol->ops->report(h->p.state, h->report, sizeof(h->report));
 	h_require(n >= 0 && (size_t)n < sizeof(h->report), "%s: report returned %d", h->pol->name,
 		  n);
 	h_require(h->report[n] == '\0' && strlen(h->report) == (size_t)n,
@@ -530,6 +413,7 @@ static const char *h_report_find(struct harness *h, const char *key)
 	return NULL;
 }
 
+/* One number out of the report ("rating0"). */
 bool h_report_num(struct harness *h, const char *key, double *out)
 {
 	const char *v = h_report_find(h, key);
@@ -541,6 +425,7 @@ bool h_report_num(struct harness *h, const char *key, double *out)
 	return end != v && (*end == ' ' || !*end);
 }
 
+/* The same number, failing the test when the report lacks it. */
 double h_report_value(struct harness *h, const char *key)
 {
 	double v;
@@ -563,3 +448,14 @@ bool h_report_word(struct harness *h, const char *key, char *out, size_t len)
 	out[n] = '\0';
 	return true;
 }
+
+/* main() of one policy's tests: nothing to test when @config leaves it out. */
+#define POLICY_TEST_MAIN(name, config, suite_fn)					\
+	int main(void)								\
+	{									\
+		if (!IS_ENABLED(config)) {					\
+			printf(name " is not compiled in (" #config "): nothing to test\n"); \
+			return 0;						\
+		}								\
+		return run_suite(suite_fn());					\
+	}

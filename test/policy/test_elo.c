@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * test/policy/test_elo.c - the elo policy alone, against the fake core of
- * harness.h: its schema, the delay it starts from, the rating arithmetic
+ * test/policy/test_elo.c - the elo policy alone, on the real policy host
+ * (harness.c): its schema, the delay it starts from, the rating arithmetic
  * (K/2 for a win at even odds, draws within 2%), convergence to the
  * candidate the model prices cheapest on a steady pattern of reuse, how
  * fast it follows a change of pattern (the spread cap), the ratings'
@@ -169,7 +169,7 @@ START_TEST(schema_and_defaults)
 
 	/* No allocation: everything lives in state_size. */
 	ck_assert_int_eq(h_start(h), 0);
-	ck_assert_uint_eq(h->nmeta, 0);
+	ck_assert_uint_eq(h->p.meta_allocs, 0);
 	h_destroy(h);
 }
 END_TEST
@@ -180,7 +180,7 @@ START_TEST(init_rejects_no_candidates)
 
 	h_set_list(h, "candidates", 0, NULL);
 	ck_assert_int_eq(h_start(h), -EINVAL);
-	ck_assert_uint_eq(h->decides, 0);
+	ck_assert_uint_eq(h->p.decides, 0);
 	h_destroy(h);
 
 	/* One candidate is enough, and serves whatever happens. */
@@ -201,7 +201,7 @@ static void check_first(uint64_t purge_ms, uint64_t want)
 
 	h->env.purge_delay_ms = purge_ms;
 	ck_assert_int_eq(h_start(h), 0);
-	ck_assert_uint_eq(h->dec.decay_ms, want);
+	ck_assert_uint_eq(h->p.dec.decay_ms, want);
 	for (unsigned i = 0; i < 50; i++)
 		ck_assert_uint_eq(h_decide(h, HAK_DECIDE_MS)->decay_ms, want);
 	for (unsigned i = 0; i < NCAND; i++)
@@ -234,9 +234,9 @@ START_TEST(decides_its_params_and_the_budget)
 	for (unsigned i = 0; i < 300; i++) {
 		h_mix_step(h, i < 150 ? &at20 : &never);
 		h_alloc(h, s, 3 * MiB);
-		ck_assert_uint_eq(h->raw.keep_bytes, 96 * MiB);
-		ck_assert_uint_eq(h->raw.map_min, 64 * MiB);
-		ck_assert_uint_eq(h->raw.cache_max, 2 * MiB);
+		ck_assert_uint_eq(h->p.raw.keep_bytes, 96 * MiB);
+		ck_assert_uint_eq(h->p.raw.map_min, 64 * MiB);
+		ck_assert_uint_eq(h->p.raw.cache_max, 2 * MiB);
 	}
 	ck_assert(h_admit(h, s));	/* elo leaves the BigCache to every site */
 	h_destroy(h);
@@ -254,7 +254,7 @@ static struct harness *duel(uint64_t a, uint64_t b, double k)
 	h_set_list(h, "candidates", 2, (const size_t[]){ a, b });
 	h_set_float(h, "k", k);
 	ck_assert_int_eq(h_start(h), 0);
-	ck_assert_uint_eq(h->dec.decay_ms, b);
+	ck_assert_uint_eq(h->p.dec.decay_ms, b);
 	return h;
 }
 
@@ -442,9 +442,9 @@ START_TEST(report_names_its_state)
 	ck_assert(h_report_word(h, "k", word, sizeof(word)));
 	ck_assert_str_eq(word, "32.0");
 	ck_assert_double_eq(h_report_value(h, "window_ms"), 1000);
-	ck_assert_double_eq(h_report_value(h, "current_ms"), (double)h->dec.decay_ms);
+	ck_assert_double_eq(h_report_value(h, "current_ms"), (double)h->p.dec.decay_ms);
 	/* Every decide() since data came played, the tick()s' included. */
-	ck_assert_double_eq(h_report_value(h, "decisions"), (double)(h->decides - 11));
+	ck_assert_double_eq(h_report_value(h, "decisions"), (double)(h->p.decides - 11));
 	ck_assert_double_ge(h_report_value(h, "changes"), 2);
 	ck_assert_double_eq(h_report_value(h, "allocs"), 300);
 	ck_assert_double_eq(h_report_value(h, "frees"), 1);
@@ -458,7 +458,7 @@ START_TEST(report_names_its_state)
 		rating(h, i);
 	}
 	/* Every decide() served one candidate, the one after init() included. */
-	ck_assert_double_eq(served, (double)h->decides);
+	ck_assert_double_eq(served, (double)h->p.decides);
 	ck_assert(!h_report_num(h, "delay8", &served));
 	h_destroy(h);
 }

@@ -183,7 +183,7 @@ START_TEST(fixed_decides_what_is_configured)
 			break;
 		}
 		h_decide(h, i % 3 ? HAK_DECIDE_MS : 1000);
-		d = &h->raw;	/* before the core's clamps */
+		d = &h->p.raw;	/* before the core's clamps */
 		ck_assert_uint_eq(d->decay_ms, 250);
 		ck_assert_uint_eq(d->keep_bytes, 64 * MiB);
 		ck_assert_uint_eq(d->map_min, 256 * MiB);
@@ -200,7 +200,7 @@ START_TEST(fixed_decides_what_is_configured)
 	h_set_size(h, "map_min", 2 * MiB);
 	h_set_size(h, "cache_max", 0);
 	ck_assert_int_eq(h_start(h), 0);
-	d = &h->raw;
+	d = &h->p.raw;
 	ck_assert_uint_eq(d->decay_ms, 0);
 	ck_assert_uint_eq(d->keep_bytes, 0);
 	ck_assert_uint_eq(d->map_min, 2 * MiB);
@@ -225,7 +225,7 @@ START_TEST(fixed_admits_every_site)
 		h_alloc(h, s[i % 3], (i % 3 + 1) * MiB + i * 4096);
 	for (unsigned i = 0; i < 3; i++) {
 		ck_assert(h_admit(h, s[i]));
-		ck_assert(h->admitted[s[i]]);
+		ck_assert(h_admitted(h, s[i]));
 	}
 	h_destroy(h);
 }
