@@ -32,6 +32,9 @@ MAKEFLAGS += -r --no-print-directory
 ifeq ($(origin CC),default)
 CC := gcc
 endif
+ifeq ($(origin CXX),default)
+CXX := g++
+endif
 CFLAGS ?= -O2 -g
 NM ?= nm
 OBJCOPY ?= objcopy
@@ -291,17 +294,28 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
 test-bins := $(patsubst %.c,$(outdir)/%,$(wildcard test/*/test_*.c))
+# test/<dir>/test_<name>.cc: C++ programs, for the C++ operators.
+cxx-test-bins := $(patsubst %.cc,$(outdir)/%,$(wildcard test/*/test_*.cc))
+ifeq ($(CONFIG_HAKMEM_FRONTEND_CXX),y)
+test-bins += $(cxx-test-bins)
+endif
+# These are also built as NAME.preload, not linked with hakmem, and run
+# under LD_PRELOAD=libhakmem.so: the two ways a program gets hakmem.
+preload-tests := api/test_glibc_extras $(if $(filter $(cxx-test-bins),$(test-bins)),api/test_cxx)
+preload-bins := $(addsuffix .preload,$(addprefix $(outdir)/test/,$(preload-tests)))
 
 # Suites that call malloc and check what hakmem answers need hakmem to be
 # the process's malloc (CONFIG_HAKMEM_FRONTEND_LIBC); a configuration
 # without it skips them.  test_cross_thread runs in both: STRESS_API=native
 # sends its work through hak_*() instead.
-libc-tests := api/test_aligned api/test_hardened api/test_libc_contract \
-	api/test_native_api api/test_startup stress/test_fork stress/test_large_policies \
+libc-tests := api/test_aligned api/test_cxx api/test_glibc_extras api/test_hardened \
+	api/test_libc_contract api/test_native_api api/test_startup stress/test_fork \
+	stress/test_large_policies \
 	stress/test_limits stress/test_rss_purge stress/test_thread_churn
 ifneq ($(CONFIG_HAKMEM_FRONTEND_LIBC),y)
 skipped-tests := $(filter $(addprefix $(outdir)/test/,$(libc-tests)),$(test-bins))
 test-bins := $(filter-out $(skipped-tests),$(test-bins))
+preload-bins :=
 export STRESS_API := native
 endif
 
@@ -315,6 +329,7 @@ endif
 TEST_SUITES ?= $(sort $(patsubst test/%/,%,$(dir $(wildcard test/*/test_*.c)))) options-doc
 test-suites := $(subst $(comma), ,$(TEST_SUITES))
 run-bins := $(filter $(patsubst %,$(outdir)/test/%/%,$(test-suites)),$(test-bins))
+run-preload := $(filter $(patsubst %,$(outdir)/test/%/%,$(test-suites)),$(preload-bins))
 skipped-tests := $(filter $(patsubst %,$(outdir)/test/%/%,$(test-suites)),$(skipped-tests))
 preload-suites := $(filter programs tools,$(test-suites))
 ifneq ($(CONFIG_HAKMEM_FRONTEND_LIBC),y)
@@ -329,12 +344,13 @@ test-log = $(1)$(if $(TEST_PROFILE),@$(TEST_PROFILE)).log
 test-cflags := -std=gnu11 $(CFLAGS) -pthread -Wall -Wextra \
 	-fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc $(conf-include) -Iinclude -Itest/lib $(CHECK_CFLAGS)
+test-cxxflags := -std=gnu++17 $(filter-out -std=%,$(test-cflags))
 need-check = $(if $(CHECK_LIBS),,$(error pkg-config finds no "check": run scripts/install-deps.sh test))
 
 test-lib := $(patsubst %.c,$(outdir)/%.o,$(wildcard test/lib/*.c))
 
 PHONY += tests
-tests: $(test-lib) $(test-bins)
+tests: $(test-lib) $(test-bins) $(preload-bins)
 
 $(outdir)/test/lib/%.o: test/lib/%.c $(autoconf-h) Makefile
 	$(need-check)
@@ -364,6 +380,26 @@ $(outdir)/test/%: test/%.c $(test-lib) $(outdir)/libhakmem.so $(autoconf-h)
 	$(Q)$(CC) $(test-cflags) $(depflags) -o $@ $< $(test-lib) \
 		-L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
 		-Wl,-rpath,$(abspath $(outdir)) $(CHECK_LIBS)
+
+$(outdir)/test/%: test/%.cc $(test-lib) $(outdir)/libhakmem.so $(autoconf-h)
+	$(need-check)
+	$(call msg,CXX,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(test-cxxflags) $(depflags) -o $@ $< $(test-lib) \
+		-L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
+		-Wl,-rpath,$(abspath $(outdir)) $(CHECK_LIBS)
+
+$(outdir)/test/%.preload: test/%.c $(test-lib) $(autoconf-h)
+	$(need-check)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(test-cflags) $(depflags) -o $@ $< $(test-lib) $(CHECK_LIBS) -ldl
+
+$(outdir)/test/%.preload: test/%.cc $(test-lib) $(autoconf-h)
+	$(need-check)
+	$(call msg,CXX,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(test-cxxflags) $(depflags) -o $@ $< $(test-lib) $(CHECK_LIBS) -ldl
 
 # docs/options.md's option tables come from the option list and the
 # policies' schemas, through a program built with every policy of the
@@ -396,6 +432,10 @@ runtests: libs tests $(gen-options)
 		"(no malloc replacement in this configuration)")
 	$(Q)for t in $(run-bins); do \
 		TIMEOUT=$(TEST_TIMEOUT) sh scripts/run-test.sh $(TEST_RESULTS) $(call test-log,$$t) $$t; \
+	done
+	$(Q)for t in $(run-preload); do \
+		LD_PRELOAD=$(abspath $(outdir))/libhakmem.so TIMEOUT=$(TEST_TIMEOUT) \
+			sh scripts/run-test.sh $(TEST_RESULTS) $(call test-log,$$t) $$t; \
 	done
 	$(if $(filter options-doc,$(test-suites)),$(Q)sh scripts/run-test.sh $(TEST_RESULTS) \
 		$(call test-log,$(outdir)/test/options-doc) \
@@ -431,7 +471,8 @@ $(outdir)/test/fuzz/%: test/fuzz/%.c $(outdir)/libhakmem.a $(autoconf-h)
 	$(Q)$(CC) $(test-cflags) -Icore -fsanitize=fuzzer $(depflags) -o $@ $< \
 		$(outdir)/libhakmem.a $(call uniq,$(libs-y))
 
--include $(objs:.o=.d) $(test-lib:.o=.d) $(addsuffix .d,$(tool-bins) $(test-bins) $(fuzz-bins))
+-include $(objs:.o=.d) $(test-lib:.o=.d) \
+	$(addsuffix .d,$(tool-bins) $(test-bins) $(preload-bins) $(fuzz-bins))
 
 # ---------------------------------------------------------------------------
 # Goals that need no configuration

@@ -10,6 +10,8 @@
 #include "alloc.h"
 #include "init.h"
 #include "stats.h"
+#include "pageheap.h"
+#include "bigcache.h"
 
 void *hak_alloc_small_slow(size_t size, const void *site)
 {
@@ -149,4 +151,56 @@ size_t hak_usable(const void *p)
 	if (!hak_large_hdr_valid(lh))
 		hak_panic("malloc_usable_size(): invalid pointer %p", p);
 	return hak_large_size(lh) - HAK_CANARY_SIZE;
+}
+
+size_t hak_trim(void)
+{
+	size_t bytes;
+
+	if (atomic_load_explicit(&hak_init_state, memory_order_acquire) != HAK_INIT_DONE)
+		return 0;
+	/* Slabs to the pool and blocks to the page heap first, so that the
+	 * purges after them find every free page. */
+	hak_heap_trim();
+	bytes = hak_large_trim();
+	return bytes + hak_pool_purge(true);
+}
+
+static size_t stat_or_0(const char *name)
+{
+	uint64_t v;
+
+	return hak_stats_get_name(name, &v) ? 0 : (size_t)v;
+}
+
+void hak_meminfo(struct hak_meminfo *mi)
+{
+	struct hak_ph_stats ph;
+	int saved = errno;
+	uint64_t v;
+	size_t free;
+
+	*mi = (struct hak_meminfo){ 0 };
+	if (atomic_load_explicit(&hak_init_state, memory_order_acquire) != HAK_INIT_DONE)
+		return;
+	hak_ph_get_stats(&ph);
+	mi->pageheap_mapped = ph.mapped;
+	mi->pageheap_in_use = ph.in_use;
+	mi->free_pageheap = ph.dirty;
+	mi->free_pool = hak_pool_dirty_bytes();
+	mi->free_front = hak_bc_bytes();
+	mi->gauges = hak_stats_get_name("bytes.mapped", &v) == 0;
+	if (!mi->gauges) {
+		errno = saved;
+		return;
+	}
+	mi->mapped = (size_t)v;
+	mi->committed = stat_or_0("bytes.committed");
+	mi->committed_peak = stat_or_0("bytes.committed.peak");
+	free = mi->free_pool + mi->free_pageheap + mi->free_front;
+	if (hak_stats_get_name("bytes.in_use", &v) == 0)
+		mi->in_use = (size_t)v;
+	else
+		mi->in_use = mi->committed > free ? mi->committed - free : 0;
+	errno = saved;
 }

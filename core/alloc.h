@@ -106,8 +106,51 @@ HAK_FASTPATH void hak_dealloc(void *p, const void *site)
 	hak_free_block(p);
 }
 
+/*
+ * A free whose caller states the block's size (free_sized, the sized and
+ * aligned forms of operator delete).  The size saves nothing here: a
+ * block's slab comes from its address, with no lookup to skip.  A
+ * hardened build with free checks holds the caller to it (harden.h);
+ * @exact when the block came from hak_alloc(@size) itself, @fn names the
+ * entry point in the report.
+ */
+HAK_FASTPATH void hak_dealloc_sized(void *p, size_t size, bool exact, const char *fn,
+				    const void *site)
+{
+	if (HAK_HARDEN_FREE_CHECK && p)
+		hak_harden_sized(p, size, exact, fn, site);
+	hak_dealloc(p, site);
+}
+
 void *hak_alloc_zeroed(size_t nmemb, size_t size, const void *site);
 void *hak_alloc_aligned(size_t align, size_t size, const void *site);
 void *hak_resize(void *p, size_t size, const void *site);
+
+/*
+ * Give back to the OS what can go now, whatever its age: the calling
+ * thread's cached empty slabs, every thread's BigCache front, the page
+ * heap's free runs and the pool's free slabs.  Returns the bytes given
+ * back (decommitted or unmapped); 0 before the first allocation.
+ */
+size_t hak_trim(void);
+
+/*
+ * What hakmem holds, for mallinfo and malloc_info.  Read without a
+ * snapshot: each figure is exact for some moment.
+ */
+struct hak_meminfo {
+	bool gauges;		/* the next four are known (CONFIG_HAKMEM_STATS) */
+	size_t mapped;		/* address space reserved from the backend */
+	size_t committed;	/* of it, not decommitted */
+	size_t committed_peak;
+	size_t in_use;		/* bytes handed out (CONFIG_HAKMEM_STATS_FASTPATH), else
+				 * committed less the free figures below */
+	size_t free_pool;	/* free slabs still committed */
+	size_t free_pageheap;	/* free page heap runs still committed */
+	size_t free_front;	/* blocks waiting in the BigCache fronts */
+	size_t pageheap_mapped;	/* the page heap's regions */
+	size_t pageheap_in_use;	/* its runs handed out */
+};
+void hak_meminfo(struct hak_meminfo *mi);
 
 #endif /* HAK_ALLOC_H */

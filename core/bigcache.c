@@ -61,18 +61,24 @@ void hak_bc_unlock(void)
 	pthread_mutex_unlock(&list_lock);
 }
 
-/* A block leaves the front for good: back to the page heap, or unmapped. */
-static void bc_release(void *block)
+/*
+ * A block leaves the front for good: back to the page heap, or unmapped.
+ * Returns the bytes unmapped.
+ */
+static size_t bc_release(void *block)
 {
 	struct hak_large_hdr *h = hak_large_hdr_find(block);
+	size_t len;
 
 	if (!(hak_large_flags(h) & HAK_LARGE_F_PAGES)) {
+		len = hak_large_len(h);
 		hak_large_release(block, h);
-		return;
+		return len;
 	}
 	h->magic = 0;
 	if (!hak_ph_free(block))
 		hak_panic("BigCache: block %p is no page heap block", block);
+	return 0;
 }
 
 void *hak_bc_get(size_t size, size_t len, const void *site)
@@ -207,6 +213,37 @@ bool hak_bc_holds(const void *block)
 			found |= atomic_load_explicit(&f->slot[i].block, memory_order_relaxed) == block;
 	pthread_mutex_unlock(&list_lock);
 	return found;
+}
+
+size_t hak_bc_flush(void)
+{
+	size_t unmapped = 0;
+
+	pthread_mutex_lock(&list_lock);
+	for (struct bc_front *f = fronts; f; f = f->next) {
+		for (unsigned i = 0; i < HAK_BC_SLOTS; i++) {
+			void *b = atomic_exchange_explicit(&f->slot[i].block, NULL,
+							   memory_order_acquire);
+
+			if (b)
+				unmapped += bc_release(b);
+		}
+	}
+	pthread_mutex_unlock(&list_lock);
+	return unmapped;
+}
+
+size_t hak_bc_bytes(void)
+{
+	size_t bytes = 0;
+
+	pthread_mutex_lock(&list_lock);
+	for (struct bc_front *f = fronts; f; f = f->next)
+		for (unsigned i = 0; i < HAK_BC_SLOTS; i++)
+			if (atomic_load_explicit(&f->slot[i].block, memory_order_acquire))
+				bytes += f->slot[i].run;
+	pthread_mutex_unlock(&list_lock);
+	return bytes;
 }
 
 void hak_bc_sweep(uint64_t delay_ms)

@@ -67,4 +67,12 @@ void hak_bc_fork_child(void);
  */
 void hak_bc_sweep(uint64_t delay_ms);
 
+/*
+ * Every front's blocks go back now, whatever their age (malloc_trim): to
+ * the page heap, or unmapped.  Returns the bytes unmapped.
+ */
+size_t hak_bc_flush(void);
+/* Bytes of the runs the fronts hold (a reading: other threads change it). */
+size_t hak_bc_bytes(void);
+
 #endif /* HAK_BIGCACHE_H */

@@ -7,6 +7,7 @@
  * (regions, poisoning fresh blocks, reports) stay in harden.c.  Nothing
  * here allocates, so a report works even when the heap is what is broken.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "harden.h"
@@ -155,4 +156,44 @@ void hak_harden_free(void *p, const void *site)
 		check_small(p, s, site);
 	else
 		check_large(p, lh, site);
+}
+
+/*
+ * A free that states the block's size: checked against the block once the
+ * pointer is known to be one of hakmem's blocks (a bad pointer is left to
+ * hak_harden_free(), which reports it as such).  A small block from
+ * hak_alloc(@size) (@exact) is of @size's class; any block holds @size.
+ */
+void hak_harden_sized(void *p, size_t size, bool exact, const char *fn, const void *site)
+{
+	struct hak_large_hdr *lh;
+	struct hak_slab *s;
+	size_t usable;
+	bool bad;
+	char what[96];
+
+#if HAK_HARDEN_FREE_CHECK
+	if (!hak_region_has(hak_ss_of(p)) || ((uintptr_t)p & (HAK_MIN_ALIGN - 1)))
+		return;
+#endif
+	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL) {
+		char *start = hak_slab_start(s);
+
+		if (!atomic_load_explicit(&s->owner, memory_order_acquire) ||
+		    (char *)p < start || (size_t)((char *)p - start) % s->block_size)
+			return;
+		usable = s->block_size - HAK_CANARY_SIZE;
+		bad = size > usable ||
+		      (exact && hak_class_of(size + HAK_CANARY_SIZE) != s->cls);
+	} else {
+		if (!hak_large_hdr_valid(lh))
+			return;
+		usable = hak_large_size(lh) - HAK_CANARY_SIZE;
+		bad = size > usable || (exact && size + HAK_CANARY_SIZE <= HAK_SMALL_MAX);
+	}
+	if (!bad)
+		return;
+	snprintf(what, sizeof(what), "size %zu given for a block of %zu usable bytes at",
+		 size, usable);
+	hak_misuse(fn, what, p, site);
 }

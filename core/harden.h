@@ -69,6 +69,12 @@ void hak_misuse(const char *fn, const char *what, const void *p, const void *sit
  */
 void *hak_harden_alloc(void *p, const void *site);
 void hak_harden_free(void *p, const void *site);
+/*
+ * Before a free that states the block's size (free_sized, sized operator
+ * delete): stop the program when @size cannot be the block's.  @exact: the
+ * block came from hak_alloc(@size), so it is of @size's class.
+ */
+void hak_harden_sized(void *p, size_t size, bool exact, const char *fn, const void *site);
 /* A large block changed size in place: its canary moves to the new end. */
 void hak_harden_resized(void *p);
 

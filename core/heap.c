@@ -573,6 +573,25 @@ void hak_heap_detach(struct hak_heap *h)
 	pthread_mutex_unlock(&heap_lock);
 }
 
+void hak_heap_trim(void)
+{
+	struct hak_heap *h = hak_heap_tls;
+	struct hak_slab *s, *next;
+
+	pthread_mutex_lock(&abandon_lock);
+	abandoned_reclaim();
+	pthread_mutex_unlock(&abandon_lock);
+	if (h == &hak_heap_empty)
+		return;
+	for (s = h->empty; s; s = next) {
+		next = s->next;
+		hak_stat_add(HAK_STAT_SLAB_RELEASED, 1);
+		hak_pool_put_slab(s);
+	}
+	h->empty = NULL;
+	h->nempty = 0;
+}
+
 struct hak_heap *hak_heaps_first(void)
 {
 	return atomic_load_explicit(&all_heaps, memory_order_acquire);

@@ -99,6 +99,11 @@ struct hak_heap *hak_heap_own(void);
 /* One-slab spans through the calling thread's empty-slab cache. */
 struct hak_slab *hak_heap_take_span_slab(void);
 void hak_heap_put_span_slab(struct hak_slab *s);
+/*
+ * Hand the calling thread's cached empty slabs, and abandoned slabs that
+ * emptied, to the pool, which purge can then give back (malloc_trim).
+ */
+void hak_heap_trim(void);
 /* First of all heaps ever made (linked by all_next; never unlinked). */
 struct hak_heap *hak_heaps_first(void);
 void hak_heaps_lock(void);

@@ -271,6 +271,13 @@ void hak_large_tick(void)
 	hak_ph_tick();
 }
 
+size_t hak_large_trim(void)
+{
+	size_t bytes = hak_bc_flush();
+
+	return bytes + hak_ph_purge_all();
+}
+
 static void large_count_alloc(void *p)
 {
 	hak_stat_add(HAK_STAT_LARGE_ALLOC, 1);

@@ -33,6 +33,9 @@ struct hak_heap;
 void hak_large_detach(struct hak_heap *h);
 /* Return memory freed long enough ago (any slow path, now and then). */
 void hak_large_tick(void);
+/* Every front emptied, every free page of the page heap given back now:
+ * the bytes given back (malloc_trim). */
+size_t hak_large_trim(void);
 
 /* Resize a large block in place; false when it must move instead. */
 bool hak_large_resize(void *p, size_t size);

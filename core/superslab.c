@@ -153,7 +153,7 @@ static unsigned stretch_len(uint64_t mask, unsigned start)
 }
 
 /* Decommit free slabs [i, i + n) of @ss (slab 0 after its header). */
-static void slabs_decommit(struct hak_superslab *ss, unsigned i, unsigned n)
+static size_t slabs_decommit(struct hak_superslab *ss, unsigned i, unsigned n)
 {
 	char *start = (char *)ss + (i ? (size_t)i << HAK_SLAB_SHIFT : HAK_SS_HDR_SIZE);
 	char *end = (char *)ss + ((size_t)(i + n) << HAK_SLAB_SHIFT);
@@ -162,6 +162,7 @@ static void slabs_decommit(struct hak_superslab *ss, unsigned i, unsigned n)
 	hak_stat_add(HAK_STAT_PURGED_SLABS, n);
 	hak_stat_add(HAK_STAT_PURGED_BYTES, (uint64_t)(end - start));
 	hak_gauge_add(HAK_GAUGE_COMMITTED, -(long)(end - start));
+	return (size_t)(end - start);
 }
 
 /*
@@ -169,12 +170,14 @@ static void slabs_decommit(struct hak_superslab *ss, unsigned i, unsigned n)
  * slab by its own age, so a superslab in constant use still gives back
  * the slabs nobody takes), and release superslabs that are wholly free
  * and clean, keeping one as a spare.  Called with the pool's lock held.
+ * Returns the bytes given back: decommitted, and superslabs unmapped.
  */
-static void pool_purge_locked(struct pool *pl, uint64_t now, bool force)
+static size_t pool_purge_locked(struct pool *pl, uint64_t now, bool force)
 {
 	struct hak_superslab *ss = pl->head, *next;
 	uint64_t delay = hak_opts.purge_delay_ms;
 	bool kept_spare = false;
+	size_t bytes = 0;
 
 	__atomic_store_n(&pl->last_purge, now, __ATOMIC_RELAXED);
 	hak_stat_add(HAK_STAT_PURGE_RUNS, 1);
@@ -196,7 +199,7 @@ static void pool_purge_locked(struct pool *pl, uint64_t now, bool force)
 				unsigned i = (unsigned)__builtin_ctzll(aged);
 				unsigned n = stretch_len(aged, i);
 
-				slabs_decommit(ss, i, n);
+				bytes += slabs_decommit(ss, i, n);
 				aged &= ~run_bits(i, n);
 			}
 		}
@@ -207,8 +210,10 @@ static void pool_purge_locked(struct pool *pl, uint64_t now, bool force)
 				continue;
 			}
 			ss_release(ss);
+			bytes += HAK_SS_SIZE;
 		}
 	}
+	return bytes;
 }
 
 static void pool_maybe_purge_locked(struct pool *pl)
@@ -242,13 +247,29 @@ void hak_pool_tick(void)
 	}
 }
 
-void hak_pool_purge(bool force)
+size_t hak_pool_purge(bool force)
 {
+	size_t bytes = 0;
+
 	for (unsigned k = 0; k < HAK_POOL_SHARDS; k++) {
 		pthread_mutex_lock(&pools[k].lock);
-		pool_purge_locked(&pools[k], hak_now_ms(), force);
+		bytes += pool_purge_locked(&pools[k], hak_now_ms(), force);
 		pthread_mutex_unlock(&pools[k].lock);
 	}
+	return bytes;
+}
+
+size_t hak_pool_dirty_bytes(void)
+{
+	size_t bytes = 0;
+
+	for (unsigned k = 0; k < HAK_POOL_SHARDS; k++) {
+		pthread_mutex_lock(&pools[k].lock);
+		for (struct hak_superslab *ss = pools[k].head; ss; ss = ss->next)
+			bytes += (size_t)__builtin_popcountll(ss->dirty_mask) << HAK_SLAB_SHIFT;
+		pthread_mutex_unlock(&pools[k].lock);
+	}
+	return bytes;
 }
 
 /*

@@ -170,7 +170,10 @@ struct hak_slab *hak_pool_take_slab(unsigned units, unsigned shard);
 void hak_pool_put_slab(struct hak_slab *s);
 struct hak_slab *hak_pool_take_span(unsigned units, unsigned room, unsigned shard);
 bool hak_pool_resize_span(struct hak_slab *s, unsigned units);
-void hak_pool_purge(bool force);
+/* Give back free slabs (all of them with @force): the bytes given back. */
+size_t hak_pool_purge(bool force);
+/* Bytes of free slabs still committed (for mallinfo; takes each shard's lock). */
+size_t hak_pool_dirty_bytes(void);
 void hak_pool_tick(void);
 void hak_pool_lock(void);
 void hak_pool_unlock(void);

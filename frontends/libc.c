@@ -124,15 +124,29 @@ HAK_LIBC size_t malloc_usable_size(void *p)
 	return hak_usable(p);
 }
 
+/* realloc may have kept a larger block: the size is checked as a bound only. */
 HAK_LIBC void free_sized(void *p, size_t size)
 {
-	(void)size;
-	hak_dealloc(p, SITE);
+	hak_dealloc_sized(p, size, false, "free_sized", SITE);
 }
 
 HAK_LIBC void free_aligned_sized(void *p, size_t align, size_t size)
 {
 	(void)align;
-	(void)size;
-	hak_dealloc(p, SITE);
+	hak_dealloc_sized(p, size, false, "free_aligned_sized", SITE);
 }
+
+/*
+ * The names glibc's own allocator also answers to, which some programs and
+ * libraries call to reach "the real malloc" (tcmalloc and mimalloc export
+ * them too); cfree is the old name of free.  Aliases: the same functions.
+ */
+#define HAK_ALIAS(name, of) HAK_LIBC __typeof(of) name __attribute__((alias(#of)))
+HAK_ALIAS(__libc_malloc, malloc);
+HAK_ALIAS(__libc_free, free);
+HAK_ALIAS(__libc_calloc, calloc);
+HAK_ALIAS(__libc_realloc, realloc);
+HAK_ALIAS(__libc_memalign, memalign);
+HAK_ALIAS(__libc_valloc, valloc);
+HAK_ALIAS(__libc_pvalloc, pvalloc);
+HAK_ALIAS(cfree, free);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # check-exports.sh LIB - fail when LIB exports a symbol outside hakmem's
-# public API: the malloc family and hak_*.  Everything else is meant to be
+# public API: the malloc family with glibc's extras and aliases, the C++
+# operators new and delete, and hak_*.  Everything else is meant to be
 # hidden (-fvisibility=hidden); a leak here would let hakmem's internals
 # collide with, or be interposed by, the program it is loaded into.
 
@@ -25,6 +26,9 @@ bad=$(printf '%s\n' "$syms" | awk '
 		sub(/@.*/, "", name)
 		if (name ~ /^hak_/) next
 		if (name ~ /^(malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|free_sized|free_aligned_sized)$/) next
+		if (name ~ /^(malloc_trim|mallinfo|mallinfo2|mallopt|malloc_stats|malloc_info|cfree)$/) next
+		if (name ~ /^__libc_(malloc|free|calloc|realloc|memalign|valloc|pvalloc)$/) next
+		if (name ~ /^_Z(nw|na|dl|da)/) next
 		if (name ~ /^(_init|_fini|_edata|_end|__bss_start|__bss_start__|_bss_end__|__bss_end__|__end__)$/) next
 		print "  " name
 	}')
@@ -32,6 +36,6 @@ bad=$(printf '%s\n' "$syms" | awk '
 if [ -n "$bad" ]; then
 	echo "check-exports: $lib exports symbols outside the public API:" >&2
 	printf '%s\n' "$bad" >&2
-	echo "check-exports: only the malloc family and hak_* may be HAK_API; make the rest static or leave them hidden" >&2
+	echo "check-exports: only the malloc family, operator new/delete and hak_* may be HAK_API; make the rest static or leave them hidden" >&2
 	exit 1
 fi

@@ -5,7 +5,7 @@
 # hakmem needs for building, testing or benchmarking that are missing.
 # Does nothing (and needs no network) when all of them are installed.
 #
-#   build  compiler, make, pkg-config, Kconfig tools, libyaml
+#   build  C and C++ compilers, make, pkg-config, Kconfig tools, libyaml
 #   test   build + Check, python3, sqlite3, git (test/programs), valgrind
 #   bench  build + valgrind (callgrind), the peer allocators (mimalloc,
 #          jemalloc, tcmalloc), /usr/bin/time, gnuplot
@@ -15,7 +15,7 @@
 
 set -eu
 
-build="gcc make pkg-config kconfig-frontends-nox libyaml-dev"
+build="gcc g++ make pkg-config kconfig-frontends-nox libyaml-dev"
 test="check libsubunit-dev python3 sqlite3 git valgrind"
 bench="python3 sqlite3 valgrind libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 time gnuplot-nox"
 # clang only recommends its runtimes, and --no-install-recommends skips them.
