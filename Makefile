@@ -100,7 +100,27 @@ endif
 TEST_TIMEOUT ?= 300
 PROGRAMS_TIMEOUT ?= 600
 
+# Where "make install" puts things, under $(DESTDIR) when set (a staging
+# root: the files are still made for PREFIX).  "make uninstall", with the
+# same variables, removes exactly what install put there.
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+# The version is written once, in include/hakmem.h.  The shared library
+# is libhakmem.so.VERSION with the SONAME libhakmem.so.MAJOR; both names
+# and libhakmem.so are links to it, in the build directory as installed.
+hash := \#
+hak-version = $(shell sed -n 's/^$(hash)define HAK_VERSION_$(1)  *\([0-9][0-9]*\)$$/\1/p' \
+	$(srctree)/include/hakmem.h)
+SOMAJOR := $(call hak-version,MAJOR)
+VERSION := $(SOMAJOR).$(call hak-version,MINOR).$(call hak-version,PATCH)
+soname  := libhakmem.so.$(SOMAJOR)
+libreal := libhakmem.so.$(VERSION)
 
 # ---------------------------------------------------------------------------
 # Goals that edit .config must run before the goals that read it, and this
@@ -109,7 +129,7 @@ PREFIX ?= /usr/local
 
 goals := $(if $(MAKECMDGOALS),$(MAKECMDGOALS),all)
 config-goals   := $(filter %config,$(goals))
-noconfig-goals := clean distclean help test check fuzz install-deps
+noconfig-goals := clean distclean help test check fuzz install-deps uninstall version
 build-goals    := $(filter-out %config $(noconfig-goals),$(goals))
 
 ifneq ($(and $(config-goals),$(filter-out %config,$(goals))),)
@@ -237,7 +257,7 @@ depflags := -MMD -MP
 $(outdir)/core/options.o: hak-cflags += \
 	-DHAK_POLICY_NAMES='"$(basename $(notdir $(wildcard policies/*.c)))"'
 
-libs := $(outdir)/libhakmem.so $(outdir)/libhakmem.a
+libs := $(addprefix $(outdir)/,$(libreal) $(soname) libhakmem.so libhakmem.a)
 PHONY += libs
 libs: $(libs)
 
@@ -249,12 +269,16 @@ $(outdir)/%.o: %.c $(autoconf-h) Makefile
 
 # -z defs turns a missing object (a backend configured out, say) into a
 # link error instead of a failure when the library is loaded.
-$(outdir)/libhakmem.so: $(objs) scripts/check-exports.sh
+$(outdir)/$(libreal): $(objs) scripts/check-exports.sh
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -pthread $(CFLAGS) $(lto-ldflags) $(LDFLAGS) -Wl,-z,defs -o $@ $(objs) \
-		$(call uniq,$(libs-y))
+	$(Q)$(CC) -shared -pthread $(CFLAGS) $(lto-ldflags) $(LDFLAGS) -Wl,-z,defs \
+		-Wl,-soname,$(soname) -o $@ $(objs) $(call uniq,$(libs-y))
 	$(call msg,EXPORTS,$@)
 	$(Q)NM="$(NM)" sh scripts/check-exports.sh $@
+
+$(outdir)/$(soname) $(outdir)/libhakmem.so: $(outdir)/$(libreal)
+	$(call msg,LN,$@)
+	$(Q)ln -sf $(<F) $@
 
 # The archive holds one object, prelinked from all of them: plugins
 # register themselves in linker sections and nothing names them, so as
@@ -373,7 +397,7 @@ $$(outdir)/test/$(1)/%: test/$(1)/%.c $$(test-lib) $$(outdir)/libhakmem.a $$(aut
 endef
 $(foreach d,$(static-test-dirs),$(eval $(call static-test-rule,$(d))))
 
-$(outdir)/test/%: test/%.c $(test-lib) $(outdir)/libhakmem.so $(autoconf-h)
+$(outdir)/test/%: test/%.c $(test-lib) $(outdir)/libhakmem.so $(outdir)/$(soname) $(autoconf-h)
 	$(need-check)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
@@ -381,7 +405,7 @@ $(outdir)/test/%: test/%.c $(test-lib) $(outdir)/libhakmem.so $(autoconf-h)
 		-L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
 		-Wl,-rpath,$(abspath $(outdir)) $(CHECK_LIBS)
 
-$(outdir)/test/%: test/%.cc $(test-lib) $(outdir)/libhakmem.so $(autoconf-h)
+$(outdir)/test/%: test/%.cc $(test-lib) $(outdir)/libhakmem.so $(outdir)/$(soname) $(autoconf-h)
 	$(need-check)
 	$(call msg,CXX,$@)
 	@mkdir -p $(@D)
@@ -486,7 +510,6 @@ $(outdir)/test/fuzz/%: test/fuzz/%.c $(outdir)/libhakmem.a $(autoconf-h)
 # first configured.
 test-results := $(abspath $(outdir))/test-results
 native-config := $(if $(native-only),native.config)
-hash := \#
 test-matrix = $(shell awk '!/^$(hash)/ && NF { print $$1 ":" $$2 ":" $$3 ":" $$4 }' test/matrix)
 test-base := $(if $(SANITIZE),$(O),build)
 test-dir = $(if $(filter default,$(1)),$(confdir),$(or $($(shell echo $(1) | tr a-z A-Z)_O),$(test-base)/$(1)))
@@ -537,23 +560,59 @@ PHONY += install-deps
 install-deps:
 	$(Q)sh scripts/install-deps.sh all
 
-PHONY += install
+# make install: the libraries, headers, hakmem.pc, the wrapper (told
+# where the library and which version it is), hakmem-report, the man
+# pages and the shipped profiles.  Each line of inst-files is a file
+# install writes, and exactly what uninstall removes.
+inst-headers := $(notdir $(wildcard include/hakmem*.h))
+inst-profiles := $(notdir $(wildcard configs/profiles/*.yaml))
+inst-man := $(notdir $(wildcard man/*.[1-8]))
+inst-files := \
+	$(addprefix $(INCLUDEDIR)/,$(inst-headers)) \
+	$(addprefix $(LIBDIR)/,$(libreal) $(soname) libhakmem.so libhakmem.a) \
+	$(PKGCONFIGDIR)/hakmem.pc \
+	$(BINDIR)/hakmem $(BINDIR)/hakmem-report \
+	$(foreach m,$(inst-man),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(m)) \
+	$(addprefix $(DATADIR)/hakmem/profiles/,$(inst-profiles))
+inst-dirs := $(DATADIR)/hakmem/profiles $(DATADIR)/hakmem
+
+PHONY += install uninstall
 install: libs
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
-	install -m 644 $(wildcard include/hakmem*.h) $(DESTDIR)$(PREFIX)/include/
-	install -m 755 $(outdir)/libhakmem.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 $(outdir)/libhakmem.a $(DESTDIR)$(PREFIX)/lib/
-ifneq ($(wildcard tools/hakmem),)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 tools/hakmem $(DESTDIR)$(PREFIX)/bin/
-endif
+	install -d $(addprefix $(DESTDIR),$(BINDIR) $(LIBDIR) $(INCLUDEDIR) $(PKGCONFIGDIR) \
+		$(DATADIR)/hakmem/profiles $(sort $(dir $(filter $(MANDIR)/%,$(inst-files)))))
+	install -m 644 $(addprefix include/,$(inst-headers)) $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(outdir)/$(libreal) $(outdir)/libhakmem.a $(DESTDIR)$(LIBDIR)/
+	ln -sf $(libreal) $(DESTDIR)$(LIBDIR)/$(soname)
+	ln -sf $(soname) $(DESTDIR)$(LIBDIR)/libhakmem.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g; s|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g; s|@VERSION@|$(VERSION)|g' \
+		-e 's|@LIBS_PRIVATE@|$(strip $(call uniq,$(libs-y)) -pthread)|g' \
+		hakmem.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/hakmem.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/hakmem.pc
+	sed -e 's|^installed_lib=$$|installed_lib=$(LIBDIR)/$(soname)|' \
+		-e 's|^version=$$|version=$(VERSION)|' tools/hakmem >$(DESTDIR)$(BINDIR)/hakmem
+	chmod 755 $(DESTDIR)$(BINDIR)/hakmem
+	install -m 755 tools/hakmem-report $(DESTDIR)$(BINDIR)/
+	$(foreach m,$(inst-man),install -m 644 man/$(m) \
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/;)
+	install -m 644 $(addprefix configs/profiles/,$(inst-profiles)) \
+		$(DESTDIR)$(DATADIR)/hakmem/profiles/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(inst-files))
+	rmdir $(addprefix $(DESTDIR),$(inst-dirs)) 2>/dev/null || true
+
+# The version, for scripts (scripts/check-package.sh).
+PHONY += version
+version:
+	@echo $(VERSION)
 
 # clean keeps the configuration; without O= it leaves build/debug alone.
 PHONY += clean distclean
 clean:
 	$(call msg-raw,CLEAN,$(outdir))
 	$(Q)rm -rf $(addprefix $(outdir)/,core policies backends frontends scripts test tools) \
-		$(outdir)/libhakmem.so $(outdir)/libhakmem.a $(outdir)/hakmem.o \
+		$(outdir)/libhakmem.so* $(outdir)/libhakmem.a $(outdir)/hakmem.o \
 		$(outdir)/test-results
 
 distclean: clean
@@ -588,8 +647,11 @@ help:
 	@echo '  tests              - build the test programs without running them'
 	@echo '  options-doc        - rewrite the option tables of docs/options.md'
 	@echo '  fuzzers            - build the libFuzzer targets of test/fuzz/ (CC=clang)'
-	@echo '  install            - install headers, libraries and tools/hakmem'
-	@echo '                       into $$(DESTDIR)$$(PREFIX) (PREFIX=$(PREFIX))'
+	@echo '  install            - install the libraries, headers, hakmem.pc, the tools,'
+	@echo '                       man pages and profiles into $$(DESTDIR)$$(PREFIX)'
+	@echo '                       (PREFIX=$(PREFIX); also BINDIR, LIBDIR, MANDIR, ...)'
+	@echo '  uninstall          - remove what install put there (same variables)'
+	@echo '  version            - print the version (from include/hakmem.h)'
 	@echo
 	@echo 'Testing:'
 	@echo '  test, check        - install missing packages, then build and run every'

@@ -28,11 +28,20 @@ extern "C" {
 #define HAK_MALLOC_ATTR
 #endif
 
-/** HAK_VERSION_STRING - version of the headers, "major.minor.patch". */
+/*
+ * The version of the headers, and the one place the version is written:
+ * the Makefile reads these three lines for the library's file name and
+ * SONAME (libhakmem.so.MAJOR), hakmem.pc and the wrapper's --version.
+ * A release that breaks the ABI raises MAJOR.
+ */
 #define HAK_VERSION_MAJOR 0
 #define HAK_VERSION_MINOR 1
 #define HAK_VERSION_PATCH 0
-#define HAK_VERSION_STRING "0.1.0"
+#define HAK_VERSION_STR_(x) #x
+#define HAK_VERSION_STR(x) HAK_VERSION_STR_(x)
+/** HAK_VERSION_STRING - the version of the headers, "major.minor.patch". */
+#define HAK_VERSION_STRING HAK_VERSION_STR(HAK_VERSION_MAJOR) "." \
+	HAK_VERSION_STR(HAK_VERSION_MINOR) "." HAK_VERSION_STR(HAK_VERSION_PATCH)
 
 /**
  * hak_malloc() - allocate uninitialised memory.

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# install-deps.sh [build|test|bench|fuzz|all] - install the Debian packages
+# install-deps.sh [build|test|bench|fuzz|package|all] - install the Debian packages
 # hakmem needs for building, testing or benchmarking that are missing.
 # Does nothing (and needs no network) when all of them are installed.
 #
@@ -11,6 +11,7 @@
 #          jemalloc, tcmalloc), /usr/bin/time, gnuplot
 #   fuzz   build + clang and its sanitizer runtimes, libFuzzer included
 #          (make fuzz)
+#   package  build + dpkg-dev and debhelper (scripts/check-package.sh)
 #   all    all of the above
 
 set -eu
@@ -20,14 +21,16 @@ test="check libsubunit-dev python3 sqlite3 git valgrind"
 bench="python3 sqlite3 valgrind libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 time gnuplot-nox"
 # clang only recommends its runtimes, and --no-install-recommends skips them.
 fuzz="clang libclang-rt-dev"
+package="dpkg-dev debhelper"
 
 case ${1:-build} in
 build)	wanted="$build" ;;
 test)	wanted="$build $test" ;;
 bench)	wanted="$build $bench" ;;
 fuzz)	wanted="$build $fuzz" ;;
-all)	wanted="$build $test $bench $fuzz" ;;
-*)	echo "usage: $0 [build|test|bench|fuzz|all]" >&2; exit 2 ;;
+package) wanted="$build $package" ;;
+all)	wanted="$build $test $bench $fuzz $package" ;;
+*)	echo "usage: $0 [build|test|bench|fuzz|package|all]" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -55,7 +55,7 @@ alloc_soname() {
 	jemalloc) echo libjemalloc.so.2 ;;
 	tcmalloc) echo libtcmalloc_minimal.so.4 ;;
 	glibc) echo libc.so.6 ;;
-	hakmem) echo libhakmem.so ;;
+	hakmem) echo libhakmem.so.0 ;;
 	*) return 1 ;;
 	esac
 }
