@@ -67,6 +67,10 @@ rc=0
 check "a child's stats and the parent's, each labelled" \
 	test "$(grep -c '^hakmem stats (pid [0-9]*, \(ls\|bash\), ' "$tmp/err")" -eq 2
 check "the program's exit status is the wrapper's" test "$rc" -eq 7
+
+"$wrapper" --lib "$lib" --stats -- true >"$tmp/out" 2>"$tmp/err" || true
+check "a program named like a shell builtin runs as the program" \
+	grep -q "^hakmem stats (pid [0-9]*, true, " "$tmp/err"
 check "no statistics files are left behind" \
 	test -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'hakmem-stats.??????' -newer "$tmp" 2>/dev/null)"
 
