@@ -436,9 +436,10 @@ $(gen-options): scripts/gen-options-doc.c $(wildcard policies/*.c) core/options.
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 $(CFLAGS) -Wall -Wextra $(hak-cppflags) -o $@ $(filter %.c,$^)
 
+option-docs := docs/options.md man/hakmem.3 man/hakmem-profile.5
 PHONY += options-doc
 options-doc: $(gen-options)
-	$(Q)sh scripts/options-doc.sh $(gen-options) docs/options.md
+	$(Q)sh scripts/options-doc.sh $(gen-options) $(option-docs)
 
 # "make runtests" runs this configuration's test programs and sums them
 # up; "make test" calls it once per configuration with a shared results
@@ -463,7 +464,7 @@ runtests: libs tests $(gen-options)
 	done
 	$(if $(filter options-doc,$(test-suites)),$(Q)sh scripts/run-test.sh $(TEST_RESULTS) \
 		$(call test-log,$(outdir)/test/options-doc) \
-		scripts/options-doc.sh $(gen-options) docs/options.md --check)
+		scripts/options-doc.sh $(gen-options) --check $(option-docs))
 	$(if $(filter layers,$(test-suites)),$(Q)sh scripts/run-test.sh $(TEST_RESULTS) \
 		$(call test-log,$(outdir)/check-layers) scripts/check-layers.sh $(outdir))
 	$(if $(skipped-preload),@echo "  SKIP    $(addprefix test/,$(skipped-preload))" \

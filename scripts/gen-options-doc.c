@@ -2,12 +2,14 @@
 /*
  * gen-options-doc.c - print the option tables of docs/options.md: "core"
  * prints the core options from their list (HAK_OPTIONS, core/options.h),
- * "policies" every policy's parameters from its schema.
+ * "policies" every policy's parameters from its schema; with "-env" or
+ * "-key" after either, the same as a man page's list (hakmem(3) by
+ * variable, hakmem-profile(5) by profile key).
  *
  * Built by the Makefile with every policy file of the tree, whatever the
  * configuration, and a default or bound that is a Kconfig symbol prints
  * as its name: the tables are the same in every build, so make test can
- * fail when docs/options.md is stale (scripts/options-doc.sh).
+ * fail when docs/options.md or a man page is stale (scripts/options-doc.sh).
  */
 #include <stdio.h>
 #include <string.h>
@@ -37,11 +39,40 @@ static const char *value(char *buf, size_t len, int type, const char *src, doubl
 	return buf;
 }
 
+/* What a row is printed as: docs/options.md's table, or a man page's list. */
+static enum { TABLE, MAN_ENV, MAN_KEY } form;
+
+/* @s with roff's escape character and markdown's backquotes taken out. */
+static void roff(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", stdout);
+		else if (*s != '`')
+			putchar(*s);
+	}
+}
+
 static void row(const char *key, const char *env, int type, const char *def, const char *range,
 		const char *help)
 {
-	printf("| `%s` | `%s` | %s | %s%s%s | %s | %s |\n", key, env, type_word[type],
-	       def[0] == '`' ? "" : "`", def, def[0] == '`' ? "" : "`", range, help);
+	if (form == TABLE) {
+		printf("| `%s` | `%s` | %s | %s%s%s | %s | %s |\n", key, env, type_word[type],
+		       def[0] == '`' ? "" : "`", def, def[0] == '`' ? "" : "`", range, help);
+		return;
+	}
+	if (form == MAN_ENV)
+		printf(".TP\n.BR %s \" (%s)\"\n", env, key);
+	else
+		printf(".TP\n.BR %s \" (%s)\"\n", key, env);
+	roff(help);
+	printf(".\n%s, default %s", type_word[type], strstr(def, "CONFIG_") ? "from the build, " : "");
+	roff(def);
+	if (*range) {
+		printf(", ");
+		roff(range);
+	}
+	printf(".\n");
 }
 
 static void core_row(const char *key, const char *env, int type, const char *def_src,
@@ -88,9 +119,17 @@ static void policy_rows(const struct hak_policy *p)
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
+	const char *dash = strchr(what, '-');
 
-	printf("| key | environment | type | default | range | meaning |\n");
-	printf("|---|---|---|---|---|---|\n");
+	/* core and policies: the tables; core-env, core-key, policies-env and
+	 * policies-key: the man pages' lists (by variable, by profile key). */
+	if (dash) {
+		form = !strcmp(dash, "-env") ? MAN_ENV : MAN_KEY;
+		what = !strncmp(what, "core", 4) ? "core" : "policies";
+	} else {
+		printf("| key | environment | type | default | range | meaning |\n");
+		printf("|---|---|---|---|---|---|\n");
+	}
 	if (!strcmp(what, "core")) {
 		HAK_OPTIONS(CORE_ROW)
 	} else if (!strcmp(what, "policies")) {
@@ -98,7 +137,7 @@ int main(int argc, char **argv)
 		     p < __stop_hak_policies; p++)
 			policy_rows(*p);
 	} else {
-		fprintf(stderr, "usage: %s core|policies\n", argv[0]);
+		fprintf(stderr, "usage: %s core|policies[-env|-key]\n", argv[0]);
 		return 2;
 	}
 	return 0;
