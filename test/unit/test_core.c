@@ -23,6 +23,7 @@
 #include <hakmem.h>
 
 #include "alloc.h"
+#include "backend.h"
 #include "heap.h"
 #include "init.h"
 #include "large.h"
@@ -301,7 +302,9 @@ START_TEST(purge_decommits_free_slabs)
 	/* Still committed right after the free: the purge waits its delay. */
 	ck_assert_uint_gt(resident_pages(start, HAK_SLAB_SIZE), 0);
 	hak_pool_purge(true);
-	ck_assert_uint_eq(resident_pages(start, HAK_SLAB_SIZE), 0);
+	/* A backend that cannot return pages (a static buffer) keeps them. */
+	if (hak_backend->caps & HAK_BACKEND_CAN_RETURN)
+		ck_assert_uint_eq(resident_pages(start, HAK_SLAB_SIZE), 0);
 }
 END_TEST
 
