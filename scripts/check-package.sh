@@ -73,24 +73,7 @@ soname=$(readelf -d "$libdir/libhakmem.so.$version" | sed -n 's/.*(SONAME).*\[\(
 	fail "libhakmem.so.0 is not a link to libhakmem.so.$version"
 echo "ok libhakmem0: SONAME $soname"
 
-# A program that allocates through malloc and asks hakmem about the block:
-# hak_usable_size() of a block from another allocator would not answer.
-cat >"$tmp/app.c" <<'APP'
-#include <hakmem.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-int main(void)
-{
-	char *p = malloc(1000);
-
-	if (!p || hak_usable_size(p) < 1000)
-		return 1;
-	free(p);
-	printf("hakmem %s\n", hak_version());
-	return 0;
-}
-APP
+cp "$root/test/data/app.c" "$tmp/app.c"
 
 # run_app NAME EXPECTED COMMAND...: COMMAND prints EXPECTED and succeeds.
 run_app() {

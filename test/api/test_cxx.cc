@@ -157,19 +157,24 @@ START_TEST(aligned_forms_aligned)
 }
 END_TEST
 
+/* Whether a plain new of an impossible size throws std::bad_alloc. */
+static bool plain_new_throws()
+{
+	try {
+		void *p = ::operator new(impossible);
+		::operator delete(p);
+	} catch (const std::bad_alloc &) {
+		return true;
+	}
+	return false;
+}
+
 START_TEST(failing_new_throws_bad_alloc)
 {
 	bool thrown = false;
 
 	std::set_new_handler(nullptr);
-	try {
-		void *p = ::operator new(impossible);
-		::operator delete(p);
-	} catch (const std::bad_alloc &) {
-		thrown = true;
-	}
-	ck_assert(thrown);
-	thrown = false;
+	ck_assert(plain_new_throws());
 	try {
 		void *p = ::operator new[](impossible, std::align_val_t{ 4096 });
 		::operator delete[](p);
@@ -193,13 +198,7 @@ START_TEST(failing_new_calls_handler)
 
 	handler_calls = 0;
 	std::set_new_handler(handler_gives_up_third_time);
-	try {
-		void *p = ::operator new(impossible);
-		::operator delete(p);
-	} catch (const std::bad_alloc &) {
-		thrown = true;
-	}
-	ck_assert(thrown);
+	ck_assert(plain_new_throws());
 	ck_assert_int_eq(handler_calls, 3);
 
 	// What the handler throws is what new throws.

@@ -114,23 +114,7 @@ pc() {
 }
 check "pkg-config hakmem: version, --cflags --libs, --static" pc
 
-cat >"$tmp/app.c" <<'APP'
-#include <hakmem.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-/* hak_usable_size() of a block from another allocator would not answer. */
-int main(void)
-{
-	char *p = malloc(1000);
-
-	if (!p || hak_usable_size(p) < 1000)
-		return 1;
-	free(p);
-	printf("hakmem %s\n", hak_version());
-	return 0;
-}
-APP
+cp "$root/test/data/app.c" "$tmp/app.c"
 
 shared() {
 	# shellcheck disable=SC2046 # pkg-config's words
