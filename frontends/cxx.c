@@ -115,12 +115,8 @@ HAK_CXX void *_Znwm(size_t size)
 	return hak_likely(p) ? p : new_failed(size, 0, SITE);
 }
 
-HAK_CXX void *_Znam(size_t size)
-{
-	void *p = hak_alloc(size, SITE);
-
-	return hak_likely(p) ? p : new_failed(size, 0, SITE);
-}
+/* new[] is new: the same function under the array form's name. */
+HAK_CXX void *_Znam(size_t size) __attribute__((alias("_Znwm")));
 
 HAK_CXX void *_ZnwmRKSt9nothrow_t(size_t size, const nothrow_t *nt)
 {
@@ -164,9 +160,7 @@ HAK_CXX void *_ZnwmSt11align_val_t(size_t size, size_t align)
 }
 
 HAK_CXX void *_ZnamSt11align_val_t(size_t size, size_t align)
-{
-	return new_aligned(size, align, SITE);
-}
+	__attribute__((alias("_ZnwmSt11align_val_t")));
 
 HAK_CXX void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const nothrow_t *nt)
 {
