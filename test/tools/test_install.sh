@@ -33,22 +33,15 @@ dest=$tmp/dest
 prefix=/usr/local
 lib=$dest$prefix/lib
 
-passed=0
-failed=0
+source "$here/lib.sh"
 
 # check NAME COMMAND...: one test, passed when COMMAND succeeds; its output
 # (in $tmp/out) is shown when it fails.
 check() {
-	local name=$1
+	local name=$1 status=0
 	shift
-	if "$@" >"$tmp/out" 2>&1; then
-		passed=$((passed + 1))
-		echo "ok $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name"
-		sed 's/^/    /' "$tmp/out" | head -n 20
-	fi
+	"$@" >"$tmp/out" 2>&1 || status=$?
+	result "$name" "$status" "$tmp/out"
 }
 
 # mk ARGS...: make in the source tree, for this build directory.
@@ -198,5 +191,4 @@ check "make uninstall" mk uninstall
 check "nothing left after uninstall" \
 	eval '[[ -z $(find "$dest" ! -type d) && ! -e $dest$prefix/share/hakmem ]]'
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

@@ -29,8 +29,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-report-test.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
 export LC_ALL=C
 
-passed=0
-failed=0
+source "$here/lib.sh"
 
 # run ARGS...: the tool's stdout in $tmp/out, stderr in $tmp/err, status in $rc.
 run() {
@@ -46,22 +45,12 @@ run_bare() {
 
 # expect NAME COMMAND...: one test, passed when COMMAND succeeds.
 expect() {
-	local name=$1
+	local name=$1 status=0
 	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name (status $rc)"
-		sed 's/^/    out: /' "$tmp/out" | head -n 8
-		sed 's/^/    err: /' "$tmp/err" | head -n 4
-	fi
+	"$@" || status=$?
+	result "$name" "$status" "$tmp/out" "$tmp/err"
 }
 
-skip() {
-	echo "skip $1 ($2)"
-}
 
 # has REGEX...: every extended REGEX matches a line of the output.
 has() {
@@ -537,5 +526,4 @@ else
 	skip "live" "no library given"
 fi
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

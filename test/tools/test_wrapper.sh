@@ -25,20 +25,13 @@ trap 'rm -rf -- "$tmp"' EXIT
 export LC_ALL=C
 unset HAKMEM_STATS HAKMEM_STATS_FILE HAKMEM_OPTIONS HAKMEM_POLICY HAKMEM_PROFILE HAKMEM_STRICT
 
-passed=0
-failed=0
+source "$here/lib.sh"
 
 check() {
-	local name=$1
+	local name=$1 status=0
 	shift
-	if "$@"; then
-		echo "ok $name"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name"
-		sed 's/^/    /' "$tmp/err" | head -20
-		failed=$((failed + 1))
-	fi
+	"$@" || status=$?
+	result "$name" "$status" "$tmp/err"
 }
 
 # under ENV... -- PROGRAM...: run PROGRAM with the library preloaded; its
@@ -144,5 +137,4 @@ check "strict=1 in HAKMEM_OPTIONS stops at any bad item" \
 under "HAKMEM_OPTIONS=bogus=1" HAKMEM_STRICT=1 -- bash -c 'echo ran'
 check "HAKMEM_STRICT=1 stops a bad HAKMEM_OPTIONS" test "$rc" -eq 1
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish
