@@ -72,6 +72,29 @@ void *hak_alloc_aligned(size_t align, size_t size, const void *site)
 	return hak_harden_hook(hak_alloc_large(size, align, site), site);
 }
 
+/* The usable size of block @p, which @fn was given: a bad pointer stops here. */
+static size_t usable_of(const char *fn, const void *p)
+{
+	struct hak_large_hdr *lh;
+	struct hak_slab *s;
+
+	switch (hak_ptr_kind(p, &s, &lh)) {
+	case HAK_PTR_SMALL:
+		if (!hak_slab_has_block(s, p))
+			hak_panic("%s(): invalid pointer %p (not the start of a %u-byte block)", fn,
+				  p, s->block_size);
+		/* A hardened block's last 8 bytes are its canary's. */
+		return s->block_size - HAK_CANARY_SIZE;
+	case HAK_PTR_LARGE:
+		break;
+	case HAK_PTR_NONE:
+		hak_foreign(fn, p, NULL);
+	}
+	if (!hak_large_hdr_valid(lh))
+		hak_panic("%s(): invalid pointer %p (no live block starts there)", fn, p);
+	return hak_large_size(lh) - HAK_CANARY_SIZE;
+}
+
 void *hak_resize(void *p, size_t size, const void *site)
 {
 	struct hak_large_hdr *lh;
@@ -86,7 +109,7 @@ void *hak_resize(void *p, size_t size, const void *site)
 		hak_dealloc(p, site);
 		return NULL;
 	}
-	have = hak_usable(p);
+	have = usable_of("realloc", p);
 	/* Keep the block when it fits and would not waste more than half. */
 	if (size <= have && size >= have / 2) {
 		hak_stat_add(HAK_STAT_REALLOC_INPLACE, 1);
@@ -127,30 +150,26 @@ void hak_free_slow(void *p, struct hak_slab *s)
 	struct hak_large_hdr *lh;
 	int saved;
 
-	if (s && hak_free_other(p, s))
+	if (!p || (!hak_is_standin(s) && hak_free_other(p, s)))
 		return;
 	saved = errno;	/* free() never changes errno */
 
-	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL)
+	switch (hak_ptr_kind(p, &s, &lh)) {
+	case HAK_PTR_SMALL:
 		hak_small_free_slow(p, s);
-	else
+		break;
+	case HAK_PTR_LARGE:
 		hak_large_free(p, lh);
+		break;
+	case HAK_PTR_NONE:
+		hak_foreign("free", p, NULL);
+	}
 	errno = saved;
 }
 
 size_t hak_usable(const void *p)
 {
-	struct hak_large_hdr *lh;
-	struct hak_slab *s;
-
-	if (!p)
-		return 0;
-	/* A hardened block's last 8 bytes are its canary's. */
-	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL)
-		return s->block_size - HAK_CANARY_SIZE;
-	if (!hak_large_hdr_valid(lh))
-		hak_panic("malloc_usable_size(): invalid pointer %p", p);
-	return hak_large_size(lh) - HAK_CANARY_SIZE;
+	return p ? usable_of("malloc_usable_size", p) : 0;
 }
 
 size_t hak_trim(void)

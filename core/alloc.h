@@ -61,36 +61,26 @@ HAK_FASTPATH void *hak_alloc(size_t size, const void *site)
 	return p;
 }
 
-/* Free @p, a block of slab @s (NULL: not looked up) that is not a local
- * free of this thread's. */
+/* Free @p, whose slab metadata the map gave as @s (maybe the stand-in's),
+ * when it is not a local free of this thread's. */
 void hak_free_slow(void *p, struct hak_slab *s) HAK_SLOWPATH;
 /* What a block is and where its metadata lies (alloc.c). */
 size_t hak_usable(const void *p);
 
 /*
- * Free any block.  Blocks at offset 0 of a superslab-sized window are
- * NULL or large; everything else is looked up as a small block, and a
- * large block's header makes that lookup fail the owner compare.
+ * Free any block.  Its slab's metadata comes from the superslab map, so a
+ * pointer outside every superslab (NULL, a large block, a pointer hakmem
+ * never handed out) reads the stand-in's, fails the owner compare and is
+ * sorted out by the slow path, as is a pointer that cannot be a block's
+ * start because it is not aligned as the slab's blocks are (a block of 64
+ * bytes starts at a multiple of 64: a pointer into it fails here).
  */
 HAK_FASTPATH void hak_free_block(void *p)
 {
-	uintptr_t off = (uintptr_t)p & HAK_SS_MASK;
-
-	if (hak_unlikely(off == 0)) {
-		if (p)
-			hak_free_slow(p, NULL);
-		return;
-	}
-
-	/* &ss->slabs[off >> HAK_SLAB_SHIFT], spelled so that the compiler
-	 * keeps one pointer for the compare and the push. */
-	struct hak_slab *s = (struct hak_slab *)((uintptr_t)p - off +
-						 offsetof(struct hak_superslab, slabs) +
-						 ((off >> (HAK_SLAB_SHIFT - HAK_SLAB_META_SHIFT)) &
-						  ~(uintptr_t)(sizeof(struct hak_slab) - 1)));
+	struct hak_slab *s = hak_slab_lookup(p);
 
 	if (hak_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
-		       (uintptr_t)hak_heap_tls)) {
+		       (uintptr_t)hak_heap_tls && !((uint16_t)(uintptr_t)p & s->align_mask))) {
 		hak_stat_fast(hak_heap_tls, HAK_STAT_FREE_FAST);
 		hak_stat_inuse(hak_heap_tls, -(int64_t)s->block_size);
 		hak_slab_push_local(s, p);

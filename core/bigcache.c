@@ -72,7 +72,7 @@ static size_t bc_release(void *block)
 
 	if (!(hak_large_flags(h) & HAK_LARGE_F_PAGES)) {
 		len = hak_large_len(h);
-		hak_large_release(block, h);
+		hak_large_release(h);
 		return len;
 	}
 	h->magic = 0;

@@ -91,12 +91,11 @@ static bool on_free_list(struct hak_slab *s, const void *p)
 static void check_small(void *p, struct hak_slab *s, const void *site)
 {
 	uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_acquire);
-	char *start = hak_slab_start(s);
 
 	if (HAK_HARDEN_FREE_CHECK) {
 		if (owner == 0)
 			hak_misuse("free", "invalid pointer (in no live slab)", p, site);
-		if ((char *)p < start || (size_t)((char *)p - start) % s->block_size)
+		if (!hak_slab_has_block(s, p))
 			hak_misuse("free", "invalid pointer (inside a block, or misaligned)", p,
 				   site);
 	}
@@ -146,16 +145,18 @@ void hak_harden_free(void *p, const void *site)
 
 	if (!p)
 		return;
-#if HAK_HARDEN_FREE_CHECK
-	if (!hak_region_has(hak_ss_of(p)))
-		hak_misuse("free", "invalid pointer (not allocated by hakmem)", p, site);
-	if ((uintptr_t)p & (HAK_MIN_ALIGN - 1))
+	if (HAK_HARDEN_FREE_CHECK && ((uintptr_t)p & (HAK_MIN_ALIGN - 1)))
 		hak_misuse("free", "invalid pointer (misaligned)", p, site);
-#endif
-	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL)
+	switch (hak_ptr_kind(p, &s, &lh)) {
+	case HAK_PTR_SMALL:
 		check_small(p, s, site);
-	else
+		break;
+	case HAK_PTR_LARGE:
 		check_large(p, lh, site);
+		break;
+	case HAK_PTR_NONE:
+		hak_foreign("free", p, site);
+	}
 }
 
 /*
@@ -168,28 +169,29 @@ void hak_harden_sized(void *p, size_t size, bool exact, const char *fn, const vo
 {
 	struct hak_large_hdr *lh;
 	struct hak_slab *s;
-	size_t usable;
-	bool bad;
+	size_t usable = 0;
+	bool bad = false;
 	char what[96];
 
-#if HAK_HARDEN_FREE_CHECK
-	if (!hak_region_has(hak_ss_of(p)) || ((uintptr_t)p & (HAK_MIN_ALIGN - 1)))
+	if ((uintptr_t)p & (HAK_MIN_ALIGN - 1))
 		return;
-#endif
-	if (hak_ptr_kind(p, &s, &lh) == HAK_PTR_SMALL) {
-		char *start = hak_slab_start(s);
-
+	switch (hak_ptr_kind(p, &s, &lh)) {
+	case HAK_PTR_NONE:
+		return;
+	case HAK_PTR_SMALL:
 		if (!atomic_load_explicit(&s->owner, memory_order_acquire) ||
-		    (char *)p < start || (size_t)((char *)p - start) % s->block_size)
+		    !hak_slab_has_block(s, p))
 			return;
 		usable = s->block_size - HAK_CANARY_SIZE;
 		bad = size > usable ||
 		      (exact && hak_class_of(size + HAK_CANARY_SIZE) != s->cls);
-	} else {
+		break;
+	case HAK_PTR_LARGE:
 		if (!hak_large_hdr_valid(lh))
 			return;
 		usable = hak_large_size(lh) - HAK_CANARY_SIZE;
 		bad = size > usable || (exact && size + HAK_CANARY_SIZE <= HAK_SMALL_MAX);
+		break;
 	}
 	if (!bad)
 		return;

@@ -5,9 +5,9 @@
  * Each protection is its own option and compiles to nothing when off:
  *
  *   HARDEN_FREE_CHECK  every free is checked before it is done: the pointer
- *                      must lie in a region hakmem mapped (a registry of
- *                      superslab-sized windows, below) and be the start of
- *                      a live block, not inside one or misaligned.
+ *                      must be the start of a live block, not inside one
+ *                      or misaligned (pointers hakmem never handed out
+ *                      are refused in every build: pagemap.h).
  *   HARDEN_FREELIST    the links of free lists are stored encoded with a
  *                      per-process key and their own address, and checked
  *                      when followed: a program that writes into a freed
@@ -60,6 +60,10 @@ void hak_harden_init(uint64_t seed);
 /* Stop the program: "<fn>(): <what> <p>, caller <site>". */
 void hak_misuse(const char *fn, const char *what, const void *p, const void *site)
 	__attribute__((noreturn, cold));
+/* Stop the program: @fn was given @p, which no memory of hakmem's holds
+ * ("<fn>(): invalid pointer <p> (not from this allocator)"). */
+void hak_foreign(const char *fn, const void *p, const void *site)
+	__attribute__((noreturn, cold));
 
 /*
  * After a block of usable size @usable (canary included) was taken for
@@ -87,36 +91,6 @@ static inline size_t hak_poison_end(size_t size)
 
 /* Fill a never-used small block of @size bytes with poison. */
 void hak_poison_fresh(void *p, size_t size);
-
-/*
- * The registry of mapped regions (HARDEN_FREE_CHECK): one bit per
- * superslab-sized window of the address space, set for each superslab,
- * for the window in which each mapped large block starts and for every
- * window of the page heap's regions.  A pointer whose window has no bit
- * was not allocated by hakmem.
- */
-#if HAK_HARDEN_FREE_CHECK
-void hak_region_add(const void *p);
-void hak_region_del(const void *p);
-/* Whether @p's window has its bit (true when the map could not be made). */
-bool hak_region_has(const void *p);
-#else
-static inline void hak_region_add(const void *p) { (void)p; }
-static inline void hak_region_del(const void *p) { (void)p; }
-#endif
-
-/* Every window of [@p, @p + @len): a page heap region. */
-static inline void hak_region_add_range(const void *p, size_t len)
-{
-	for (size_t off = 0; HAK_HARDEN_FREE_CHECK && off < len; off += HAK_SS_SIZE)
-		hak_region_add((const char *)p + off);
-}
-
-static inline void hak_region_del_range(const void *p, size_t len)
-{
-	for (size_t off = 0; HAK_HARDEN_FREE_CHECK && off < len; off += HAK_SS_SIZE)
-		hak_region_del((const char *)p + off);
-}
 
 /*
  * Free-list links.  Encoded (HARDEN_FREELIST), a link is stored as

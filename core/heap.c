@@ -134,12 +134,16 @@ static void slab_init(struct hak_heap *h, struct hak_slab *s, unsigned cls)
 
 	/* Tails first: the head's owner published last makes the run live. */
 	for (unsigned k = 1; k < units; k++) {
-		s[k].span = (uint16_t)k;
+		s[k].span = (uint8_t)k;
 		atomic_store_explicit(&s[k].owner, HAK_OWNER_TAIL, memory_order_relaxed);
 	}
-	s->span = (uint16_t)units;
-	s->cls = (uint16_t)cls;
+	s->span = (uint8_t)units;
+	s->cls = (uint8_t)cls;
 	s->block_size = size;
+	/* Blocks start at multiples of the size's largest power-of-two
+	 * factor, up to the alignment of the slab's start. */
+	s->align_mask = (uint16_t)((size & -size) < HAK_SS_HDR_SIZE ? (size & -size) - 1 :
+				   HAK_SS_HDR_SIZE - 1);
 	s->capacity = (uint32_t)((size_t)(hak_slab_end(s) - start) / size);
 	s->bump = start;
 	s->free = NULL;
@@ -821,7 +825,7 @@ bool hak_free_other(void *p, struct hak_slab *s)
 		struct hak_slab *head = s - s->span;
 
 		if (atomic_load_explicit(&head->owner, memory_order_relaxed) ==
-		    (uintptr_t)hak_heap_tls) {
+		    (uintptr_t)hak_heap_tls && hak_slab_has_block(head, p)) {
 			hak_stat_add(HAK_STAT_FREE_TAIL, 1);
 			hak_stat_inuse_slow(-(int64_t)head->block_size);
 			hak_slab_push_local(head, p);
@@ -840,13 +844,16 @@ void hak_small_free_slow(void *p, struct hak_slab *s)
 		owner = (uintptr_t)h | h->flags;
 	if (owner == HAK_OWNER_DETACHED && h != &hak_heap_empty && heap_take_detached(h, s))
 		owner = (uintptr_t)h | h->flags;
+	if (owner == 0 || owner == HAK_OWNER_SPAN)
+		hak_panic("free(): invalid pointer %p (not a live hakmem block)", p);
+	if (!hak_slab_has_block(s, p))
+		hak_panic("free(): invalid pointer %p (not the start of a %u-byte block)",
+			  p, s->block_size);
 	if ((owner & ~HAK_SLAB_F_MASK) == (uintptr_t)h) {
 		hak_stat_add(HAK_STAT_FREE_SLOW, 1);
 		hak_stat_inuse_slow(-(int64_t)s->block_size);
 		hak_validate_free(s, p);
 		hak_slab_push_local(s, p);
-	} else if (owner == 0 || owner == HAK_OWNER_SPAN) {
-		hak_panic("free(): invalid pointer %p (not a live hakmem block)", p);
 	} else {
 		/* Before the push: after it the slab may be gone. */
 		hak_stat_inuse_slow(-(int64_t)s->block_size);

@@ -92,7 +92,7 @@ static char *map_reserve(size_t size, size_t align, char **base, size_t *len)
 	char *block;
 
 	if (align < HAK_SS_SIZE) {
-		/* Header at base + 64 shadows slab 0's owner word: see large_header.h. */
+		/* The mapping starts a window: its windows are its own in the owner map. */
 		off = align > 2 * HAK_LARGE_HDR_SIZE ? align : 2 * HAK_LARGE_HDR_SIZE;
 		ralign = HAK_SS_SIZE;
 	} else {
@@ -121,9 +121,12 @@ static char *map_reserve(size_t size, size_t align, char **base, size_t *len)
 		*len -= off - page;
 		*base = block - page;
 	}
+	if (hak_mapping_own(block, *base, *len, true)) {
+		hak_backend->release(*base, *len);
+		return NULL;
+	}
 	if (hak_opts.huge_pages && size >= hak_opts.huge_pages && hak_backend->huge && !guard)
 		hak_backend->huge(*base, *len);
-	hak_region_add(block);
 	hak_gauge_add(HAK_GAUGE_MAPPED, (long)*len);
 	hak_gauge_add(HAK_GAUGE_COMMITTED, (long)*len);
 	return block;
@@ -435,7 +438,8 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 	uint64_t now;
 
 	if (((uintptr_t)p & 15) || !hak_large_hdr_valid(h))
-		hak_panic("free(): invalid pointer %p (no valid hakmem block header)", p);
+		hak_panic("free(): invalid pointer %p (no live block starts there: freed before, or "
+			  "never allocated)", p);
 	if (hak_large_flags(h) & HAK_LARGE_F_CACHED)
 		hak_panic("free(): double free of %p (block is in the BigCache)", p);
 	hak_stat_add(HAK_STAT_LARGE_FREED, 1);
@@ -478,7 +482,7 @@ void hak_large_free(void *p, struct hak_large_hdr *h)
 			hak_pool_put_slab(s);
 	} else {
 		route = HAK_ROUTE_MAP;
-		hak_large_release(p, h);
+		hak_large_release(h);
 		hak_stat_add(HAK_STAT_LARGE_RELEASED, 1);
 	}
 	now = hak_now_ns();
@@ -553,7 +557,14 @@ bool hak_large_resize(void *p, size_t size)
 	if (want < len) {
 		if (hak_backend->release(base + want, len - want))
 			return false;
+		/* Windows the mapping no longer reaches into are forgotten
+		 * (the others' second levels exist: this cannot fail). */
+		hak_mapping_own(p, base, len, false);
+		hak_mapping_own(p, base, want, true);
 	} else if (!hak_backend->extend || hak_backend->extend(base, len, want)) {
+		return false;
+	} else if (hak_mapping_own(p, base, want, true)) {
+		hak_backend->release(base + len, want - len);
 		return false;
 	}
 	hak_gauge_add(HAK_GAUGE_MAPPED, (long)want - (long)len);
@@ -609,7 +620,7 @@ void *hak_large_move(void *p, size_t size, const void *site)
 		/* From the run's start to the block, or from mapping to mapping. */
 		if (from_len > len - (size_t)((pages ? block : nbase) - nbase) ||
 		    hak_backend->move(pages ? p : base, from_len, pages ? block : nbase)) {
-			hak_region_del(block);
+			hak_mapping_own(block, nbase, len, false);
 			hak_gauge_add(HAK_GAUGE_MAPPED, -(long)len);
 			hak_gauge_add(HAK_GAUGE_COMMITTED, -(long)len);
 			hak_backend->release(nbase, len);
@@ -619,7 +630,7 @@ void *hak_large_move(void *p, size_t size, const void *site)
 			h->magic = 0;
 			hak_ph_free_moved(p);
 		} else {
-			hak_large_release(p, h);
+			hak_large_release(h);
 		}
 		hak_large_hdr_init(hak_large_hdr_of(block), map_usable(block, nbase, len), nbase, len,
 				   site, -1, HAK_LARGE_F_MAPPED);
@@ -644,32 +655,45 @@ void *hak_large_move(void *p, size_t size, const void *site)
 /* What a pointer that starts no block of ours is told: a header that fails validation. */
 static struct hak_large_hdr no_block;
 
+/*
+ * Sort out a pointer from the two maps (pagemap.h) before anything of it
+ * is read: a superslab's slab, a span (its header right before it, in the
+ * same superslab), a page heap block (its header in the page heap's own
+ * metadata), a mapped block (the owner map names its header), or none of
+ * hakmem's.  A large pointer that starts no live block gets &no_block.
+ */
 enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
 			       struct hak_large_hdr **hdr)
 {
-	uintptr_t off = (uintptr_t)p & HAK_SS_MASK;
-	struct hak_superslab *ss = hak_ss_of(p);
+	char *ss = hak_ss_lookup_any(p);
+	void *owner;
 
 	*slab = NULL;
-	*hdr = hak_large_hdr_of(p);
-	/* A window's start: a page heap block (its header kept apart), a
-	 * window of the page heap that starts no live block, or a mapped
-	 * block aligned to the window (its header in the page before). */
-	if (!off && hak_ph_owns(p)) {
+	*hdr = &no_block;
+	if (!hak_is_standin(ss)) {
+		struct hak_slab *s = hak_slab_of(p);
+		uintptr_t o = atomic_load_explicit(&s->owner, memory_order_relaxed);
+
+		if (o != HAK_OWNER_SPAN) {
+			/* A block in a tail unit belongs to the run's head. */
+			*slab = o == HAK_OWNER_TAIL ? s - s->span : s;
+			return HAK_PTR_SMALL;
+		}
+		if (((uintptr_t)p & HAK_SS_MASK) >= HAK_SS_HDR_SIZE + HAK_LARGE_HDR_SIZE)
+			*hdr = hak_large_hdr_of(p);
+		return HAK_PTR_LARGE;
+	}
+	switch (hak_pagemap_get(p, &owner)) {
+	case HAK_WIN_REGION:
 		*hdr = hak_ph_header(p);
 		if (!*hdr)
 			*hdr = &no_block;
 		return HAK_PTR_LARGE;
+	case HAK_WIN_MAPPED:
+		if (p == hak_large_block_of(owner))
+			*hdr = owner;
+		return HAK_PTR_LARGE;
+	default:
+		return HAK_PTR_NONE;
 	}
-	if (off && ss->magic == HAK_SS_MAGIC) {
-		struct hak_slab *s = hak_slab_of(p);
-		uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
-
-		if (owner != HAK_OWNER_SPAN) {
-			/* A block in a tail unit belongs to the run's head. */
-			*slab = owner == HAK_OWNER_TAIL ? s - s->span : s;
-			return HAK_PTR_SMALL;
-		}
-	}
-	return HAK_PTR_LARGE;
 }

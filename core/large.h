@@ -12,6 +12,7 @@
 enum hak_ptr_kind {
 	HAK_PTR_SMALL,
 	HAK_PTR_LARGE,	/* *hdr names the header to validate */
+	HAK_PTR_NONE,	/* no memory of hakmem's: never handed out, or given back */
 };
 
 enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,

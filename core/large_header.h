@@ -72,6 +72,12 @@ HAK_FASTPATH struct hak_large_hdr *hak_large_hdr_of(const void *block)
 	return (struct hak_large_hdr *)((uintptr_t)block - HAK_LARGE_HDR_SIZE);
 }
 
+/* The block a header belongs to, when it sits right before it. */
+HAK_FASTPATH void *hak_large_block_of(const struct hak_large_hdr *h)
+{
+	return (void *)(h + 1);
+}
+
 HAK_FASTPATH uint64_t hak_large_check(const struct hak_large_hdr *h)
 {
 	return h->magic ^ (uint64_t)h->size ^ (uint64_t)(uintptr_t)h->base;

@@ -213,7 +213,7 @@ static struct ph_region *region_new(size_t nunits, bool huge)
 	if (!r)
 		return NULL;
 	base = hak_backend->reserve(nunits << HAK_PH_SHIFT, HAK_PH_UNIT);
-	if (!base || hak_pagemap_set(base, nunits << HAK_PH_SHIFT, r)) {
+	if (!base || hak_pagemap_set(base, nunits << HAK_PH_SHIFT, HAK_WIN_REGION, r)) {
 		if (base)
 			hak_backend->release(base, nunits << HAK_PH_SHIFT);
 		hak_backend->release(r, meta);
@@ -232,7 +232,6 @@ static struct ph_region *region_new(size_t nunits, bool huge)
 	r->nfree = (unsigned)nunits;
 	bits_set(r->free, 0, nunits, true);
 	r->huge = huge && hak_backend->huge && !hak_backend->huge(base, nunits << HAK_PH_SHIFT);
-	hak_region_add_range(base, nunits << HAK_PH_SHIFT);
 	hak_gauge_add(HAK_GAUGE_MAPPED, (long)(nunits << HAK_PH_SHIFT));
 	return r;
 }
@@ -240,13 +239,13 @@ static struct ph_region *region_new(size_t nunits, bool huge)
 /* The region and unit of @p, a unit's start; NULL when it is none of ours. */
 static struct ph_region *region_of(const void *p, size_t *unit)
 {
+	void *owner;
 	struct ph_region *r;
 
-	if ((uintptr_t)p & (HAK_PH_UNIT - 1))
+	if ((uintptr_t)p & (HAK_PH_UNIT - 1) || hak_pagemap_get(p, &owner) != HAK_WIN_REGION)
 		return NULL;
-	r = hak_pagemap_get(p);
-	if (r)
-		*unit = (size_t)((const char *)p - r->base) >> HAK_PH_SHIFT;
+	r = owner;
+	*unit = (size_t)((const char *)p - r->base) >> HAK_PH_SHIFT;
 	return r;
 }
 
@@ -531,7 +530,7 @@ void *hak_ph_move(void *p, size_t size, struct hak_large_hdr **hdr)
 	q = hak_ph_alloc(size, hdr, &zero);
 	if (!q)
 		return NULL;
-	nr = hak_pagemap_get(q);
+	hak_pagemap_get(q, (void **)&nr);
 	if ((r->huge && !nr->huge) || hak_backend->move(p, len, q)) {
 		hak_ph_free(q);
 		return NULL;
@@ -583,7 +582,9 @@ struct hak_large_hdr *hak_ph_header(const void *p)
 
 bool hak_ph_owns(const void *p)
 {
-	return hak_pagemap_get(p) != NULL;
+	void *r;
+
+	return hak_pagemap_get(p, &r) == HAK_WIN_REGION;
 }
 
 /* ---- decay ---- */
@@ -764,9 +765,18 @@ struct hak_large_hdr *hak_large_hdr_find(const void *p)
 	return h ? h : hak_large_hdr_of(p);
 }
 
-void hak_large_release(void *p, struct hak_large_hdr *h)
+int hak_mapping_own(void *block, const char *base, size_t len, bool on)
 {
-	hak_region_del(p);
+	uintptr_t from = HAK_ALIGN_DOWN((uintptr_t)block, HAK_SS_SIZE);
+
+	return hak_pagemap_set((void *)from, (uintptr_t)base + len - from,
+			       on ? HAK_WIN_MAPPED : HAK_WIN_NONE,
+			       on ? hak_large_hdr_of(block) : NULL);
+}
+
+void hak_large_release(struct hak_large_hdr *h)
+{
+	hak_mapping_own(hak_large_block_of(h), hak_large_base(h), hak_large_len(h), false);
 	hak_gauge_add(HAK_GAUGE_MAPPED, -(long)hak_large_len(h));
 	hak_gauge_add(HAK_GAUGE_COMMITTED, -(long)hak_large_len(h));
 	hak_backend->release(hak_large_base(h), hak_large_len(h));

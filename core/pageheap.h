@@ -115,7 +115,14 @@ bool hak_ph_owns(const void *p);
  * large-block floor, or by the BigCache when it lets a block go).
  */
 struct hak_large_hdr *hak_large_hdr_find(const void *p);
-void hak_large_release(void *p, struct hak_large_hdr *h);
+void hak_large_release(struct hak_large_hdr *h);
+/*
+ * Record (@on) or forget the windows of the mapping [@base, @base + @len)
+ * that hold its block @block in the owner map, from the block's own
+ * window on: the header page before a block aligned to a window lies in
+ * the window before, which another mapping's block may own.  0 or -ENOMEM.
+ */
+int hak_mapping_own(void *block, const char *base, size_t len, bool on);
 
 void hak_ph_set_params(const struct hak_ph_params *p);
 void hak_ph_get_params(struct hak_ph_params *p);

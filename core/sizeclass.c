@@ -11,6 +11,7 @@
 uint8_t hak_size_class[(HAK_SMALL_MAX >> 4) + 1] __hak_read_mostly;
 uint32_t hak_class_size[HAK_NCLASS_MAX] __hak_read_mostly;
 uint8_t hak_class_units[HAK_NCLASS_MAX] __hak_read_mostly;
+uint64_t hak_class_recip[HAK_NCLASS_MAX] __hak_read_mostly;
 unsigned hak_nclass __hak_read_mostly;
 
 void hak_sizeclass_init(void)
@@ -24,6 +25,7 @@ void hak_sizeclass_init(void)
 		while (units < HAK_RUN_MAX && units * HAK_SLAB_SIZE < HAK_RUN_BLOCKS * size)
 			units *= 2;
 		hak_class_units[n] = (uint8_t)units;
+		hak_class_recip[n] = (((uint64_t)1 << HAK_RECIP_SHIFT) + size - 1) / size;
 		hak_class_size[n++] = (uint32_t)size;
 		if (size < 256) {
 			size += 16;

@@ -33,6 +33,23 @@ extern uint32_t hak_class_size[HAK_NCLASS_MAX];
 extern uint8_t hak_class_units[HAK_NCLASS_MAX];
 extern unsigned hak_nclass;
 
+/*
+ * ceil(2^HAK_RECIP_SHIFT / size) per class: (off * recip) >> HAK_RECIP_SHIFT
+ * is off / size, exactly, for any offset into a run: the error term,
+ * below off / 2^HAK_RECIP_SHIFT, stays under the 1/size a fraction needs
+ * to round up as long as the largest offset times the largest size is
+ * below 2^HAK_RECIP_SHIFT.
+ */
+#define HAK_RECIP_SHIFT 40
+_Static_assert((double)HAK_RUN_MAX * HAK_SLAB_SIZE * HAK_SMALL_MAX < (double)(1ULL << HAK_RECIP_SHIFT),
+	       "class reciprocals are exact over a run");
+extern uint64_t hak_class_recip[HAK_NCLASS_MAX];
+
+HAK_FASTPATH size_t hak_class_index(unsigned cls, size_t off)
+{
+	return (size_t)((off * hak_class_recip[cls]) >> HAK_RECIP_SHIFT);
+}
+
 void hak_sizeclass_init(void);
 
 HAK_FASTPATH unsigned hak_class_of(size_t size)

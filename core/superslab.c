@@ -122,7 +122,7 @@ static struct hak_superslab *ss_new(struct pool *pl)
 	ss->shard = (uint32_t)(pl - pools);
 	ss->free_mask = SS_ALL_SLABS;
 	ss->nfree = HAK_SLABS_PER_SS;
-	hak_region_add(ss);
+	hak_ss_map_set(ss, true);
 	hak_stat_add(HAK_STAT_SS_MAPPED, 1);
 	hak_gauge_add(HAK_GAUGE_MAPPED, (long)HAK_SS_SIZE);
 	return ss;
@@ -132,7 +132,7 @@ static void ss_release(struct hak_superslab *ss)
 {
 	pool_unlink(ss);
 	ss->magic = 0;
-	hak_region_del(ss);
+	hak_ss_map_set(ss, false);
 	hak_backend->release(ss, HAK_SS_SIZE);
 	hak_stat_add(HAK_STAT_SS_RELEASED, 1);
 	hak_gauge_add(HAK_GAUGE_MAPPED, -(long)HAK_SS_SIZE);
@@ -416,7 +416,7 @@ static struct hak_slab *pool_take(unsigned n, bool span, unsigned room, unsigned
 	}
 	ss_claim_locked(ss, (unsigned)i, n);
 	pthread_mutex_unlock(&pl->lock);
-	ss->slabs[i].span = (uint16_t)n;
+	ss->slabs[i].span = (uint8_t)n;
 	/* Every shard that is due: the burst this thread's take follows may
 	 * have been freed into another. */
 	hak_pool_tick();
@@ -492,7 +492,7 @@ bool hak_pool_resize_span(struct hak_slab *s, unsigned units)
 		slabs_clear(ss, i + units, n - units);
 		pthread_mutex_lock(&pool_of(ss)->lock);
 		ss_put_locked(ss, i + units, n - units);
-		s->span = (uint16_t)units;
+		s->span = (uint8_t)units;
 		pthread_mutex_unlock(&pool_of(ss)->lock);
 		return true;
 	}
@@ -509,7 +509,7 @@ bool hak_pool_resize_span(struct hak_slab *s, unsigned units)
 	ss_claim_locked(ss, i + n, units - n);
 	for (unsigned k = n; k < units; k++)
 		atomic_store_explicit(&s[k].owner, HAK_OWNER_SPAN, memory_order_release);
-	s->span = (uint16_t)units;
+	s->span = (uint8_t)units;
 	pthread_mutex_unlock(&pool_of(ss)->lock);
 	return true;
 }

@@ -48,6 +48,8 @@
 
 #include <stdatomic.h>
 #include "internal.h"
+#include "pagemap.h"
+#include "sizeclass.h"
 
 #define HAK_SS_MAGIC 0x534c53534b4148ULL /* "HAKSSLS" */
 
@@ -66,8 +68,9 @@ struct hak_slab {
 	uint32_t used;			/* blocks out, as the owner counts them */
 	uint32_t capacity;		/* blocks in the slab */
 	uint32_t block_size;
-	uint16_t cls;
-	uint16_t span;			/* head: units in the run; tail: distance to head */
+	uint8_t cls;
+	uint8_t span;			/* head: units in the run; tail: distance to head */
+	uint16_t align_mask;		/* every block's start is aligned to align_mask + 1 */
 	union {
 		char *bump;		/* in use: first never-used block */
 		uint64_t freed_ms;	/* free in the pool: when it came back */
@@ -96,6 +99,7 @@ _Static_assert(sizeof(struct hak_slab) == 1 << HAK_SLAB_META_SHIFT,
 #define HAK_REMOTE_COUNT(w) ((uint32_t)((w) >> HAK_REMOTE_SHIFT) & 0x7fff)
 #define HAK_REMOTE_WORD(p, n) ((uintptr_t)(p) | (uintptr_t)(n) << HAK_REMOTE_SHIFT)
 _Static_assert(HAK_SLAB_SIZE / 16 <= 0x7fff, "a slab's block count fits the remote word");
+_Static_assert(HAK_NCLASS_MAX <= 255 && HAK_SLABS_PER_SS <= 255, "class and span fit a byte");
 
 struct hak_superslab {
 	uint64_t magic;
@@ -116,6 +120,23 @@ _Static_assert(HAK_SS_HDR_SIZE <= HAK_SLAB_SIZE / 2,
 	       "superslab header must leave room in slab 0: raise HAKMEM_SLAB_SHIFT");
 _Static_assert(offsetof(struct hak_superslab, slabs) == 64,
 	       "slab metadata starts at offset 64 (the large-block header relies on it)");
+
+/*
+ * The slab metadata of @p through the superslab map (pagemap.h): a slab of
+ * the superslab that holds @p, or of the stand-in, whose slabs nobody
+ * owns, when no superslab does.  Spelled so that the compiler computes the
+ * slab's offset from @p in three instructions.
+ */
+HAK_FASTPATH struct hak_slab *hak_slab_lookup(const void *p)
+{
+	return (struct hak_slab *)hak_ss_lookup_off(p, offsetof(struct hak_superslab, slabs) +
+				    (((uintptr_t)p >> (HAK_SLAB_SHIFT - HAK_SLAB_META_SHIFT)) &
+				     ((HAK_SLABS_PER_SS - 1) << HAK_SLAB_META_SHIFT)));
+}
+
+_Static_assert(offsetof(struct hak_superslab, slabs) +
+	       HAK_SLABS_PER_SS * sizeof(struct hak_slab) <= HAK_SS_STANDIN_SIZE,
+	       "the stand-in covers every slab's metadata");
 
 HAK_FASTPATH struct hak_superslab *hak_ss_of(const void *p)
 {
@@ -166,6 +187,22 @@ HAK_FASTPATH char *hak_slab_end(struct hak_slab *s)
  * slabs are free after it, in a fresh superslab when no other has room.  hak_pool_put_slab() gives back the whole run
  * its head describes.
  */
+/*
+ * Whether @p is where a block of @s starts (handed out or not): in the
+ * slab's run, a whole number of blocks from its start.  For slow paths:
+ * it reads only fields that stay put while the slab has blocks out.
+ */
+static inline bool hak_slab_has_block(struct hak_slab *s, const void *p)
+{
+	char *start = hak_slab_start(s);
+	size_t off = (size_t)((const char *)p - start), i;
+
+	if ((const char *)p < start)
+		return false;
+	i = hak_class_index(s->cls, off);
+	return i < s->capacity && i * s->block_size == off;
+}
+
 struct hak_slab *hak_pool_take_slab(unsigned units, unsigned shard);
 void hak_pool_put_slab(struct hak_slab *s);
 struct hak_slab *hak_pool_take_span(unsigned units, unsigned room, unsigned shard);

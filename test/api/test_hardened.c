@@ -10,8 +10,11 @@
  *
  * with the block's address, and a caller that is this program's.  Which
  * misuse is checked depends on the protections compiled in (Kconfig
- * "Hardening"); the double free of a small block is caught by every build,
- * with the default build's own line.  A few tests also run the misuse
+ * "Hardening").  Every build stops a double free of a small block, a
+ * double free of a large one in each of its homes, a pointer hakmem never
+ * handed out (or whose memory it gave back), and a pointer into a block
+ * where the free can see it (docs/security.md): each with one line of its
+ * own, checked for its start, the pointer, and the signal.  A few tests also run the misuse
  * directly and let Check assert the signal (tcase_add_test_raise_signal).
  *
  * The functions are called through volatile pointers so that the
@@ -19,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <ctype.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,6 +41,7 @@
 static void *(*volatile f_malloc)(size_t) = malloc;
 static void (*volatile f_free)(void *) = free;
 static size_t (*volatile f_usable)(void *) = malloc_usable_size;
+static void *(*volatile f_realloc)(void *, size_t) = realloc;
 
 /* What the child printed on stderr, and the signal that ended it. */
 struct outcome {
@@ -120,7 +125,141 @@ expect_child_misuse(size_t size, size_t off, void (*fn)(void *), const char *wha
 	f_free(p);
 }
 
+/*
+ * The child died of SIGABRT after one line on stderr that starts
+ * "hakmem: fatal: <fn>(): ", names @p, and holds @what when given.
+ */
+static void expect_stopped(struct outcome o, const char *fn, const void *p, const char *what)
+{
+	char want[64], addr[32];
+	const char *at;
+
+	ck_assert_msg(o.sig == SIGABRT, "%s(%p): child ended by signal %d, stderr: %s", fn, p,
+		      o.sig, o.err);
+	snprintf(want, sizeof(want), "hakmem: fatal: %s(): ", fn);
+	ck_assert_msg(!strncmp(o.err, want, strlen(want)), "stderr was: %s", o.err);
+	snprintf(addr, sizeof(addr), "%p", p);
+	at = strstr(o.err, addr);
+	ck_assert_msg(at && !isxdigit((unsigned char)at[strlen(addr)]), "%s not named: %s", addr,
+		      o.err);
+	ck_assert_msg(strchr(o.err, '\n') == o.err + strlen(o.err) - 1, "not one line: %s", o.err);
+	if (what)
+		ck_assert_msg(strstr(o.err, what), "no \"%s\" in: %s", what, o.err);
+}
+
+static void do_usable(void *p)
+{
+	f_usable(p);
+}
+
+static void do_realloc(void *p)
+{
+	f_realloc(p, 100);
+}
+
+static void *free_in_thread(void *p)
+{
+	f_free(p);
+	return NULL;
+}
+
+static void do_free_in_thread(void *p)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, free_in_thread, p);
+	pthread_join(t, NULL);
+}
+
 /* ---- every build ---- */
+
+static char not_ours[64] __attribute__((aligned(16)));
+
+START_TEST(foreign_pointer)
+{
+	expect_stopped(run_child(do_free, not_ours), "free", not_ours, "(not from this allocator)");
+	expect_stopped(run_child(do_usable, not_ours), "malloc_usable_size", not_ours,
+		       "(not from this allocator)");
+	expect_stopped(run_child(do_realloc, not_ours), "realloc", not_ours,
+		       "(not from this allocator)");
+}
+END_TEST
+
+START_TEST(foreign_mapping)
+{
+	void *m = mmap(NULL, 1 << 22, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	/* Aligned to 2 MiB inside the mapping: looks like a superslab's base. */
+	char *p = (char *)(((uintptr_t)m + (2 << 20) - 1) & ~(uintptr_t)((2 << 20) - 1)) + 64;
+
+	expect_stopped(run_child(do_free, p), "free", p, "(not from this allocator)");
+	munmap(m, 1 << 22);
+}
+END_TEST
+
+/* A block of one of these sizes, freed at one of these offsets into it. */
+static const struct {
+	size_t size, off;
+} interior[] = {
+	{ 64, 8 }, { 64, 16 }, { 64, 48 }, { 48, 8 }, { 1024, 512 }, { 4096, 64 },
+	{ 300000, 4096 }, { 4 << 20, 4096 }, { 64 << 20, 64 },
+};
+
+START_TEST(interior_pointer)
+{
+	char *p = f_malloc(interior[_i].size);
+
+	expect_stopped(run_child(do_free, p + interior[_i].off), "free", p + interior[_i].off,
+		       NULL);
+	f_free(p);
+}
+END_TEST
+
+/* A block freed by a thread that does not own its slab is checked whole. */
+START_TEST(interior_pointer_freed_by_another_thread)
+{
+	char *p = f_malloc(48);
+
+	expect_stopped(run_child(do_free_in_thread, p + 16), "free", p + 16, NULL);
+	f_free(p);
+}
+END_TEST
+
+/* Large blocks in each home: a span, the page heap, the BigCache, a mapping. */
+static const size_t large_sizes[] = { 300000, 4 << 20, 64 << 20, 256 << 20 };
+
+START_TEST(large_double_free)
+{
+	void *p = f_malloc(large_sizes[_i]);
+
+	expect_stopped(run_child(do_free_twice, p), "free", p, NULL);
+	f_free(p);
+}
+END_TEST
+
+static void do_aligned_free_twice(void *arg)
+{
+	void *p = aligned_alloc(4 << 20, 8 << 20);
+
+	(void)arg;
+	fprintf(stderr, "%p\n", p);
+	f_free(p);
+	f_free(p);
+}
+
+/* A mapping of its own (aligned beyond a superslab), given back, freed again. */
+START_TEST(aligned_mapping_double_free)
+{
+	struct outcome o = run_child(do_aligned_free_twice, NULL);
+	void *p = NULL;
+	char *line2 = strchr(o.err, '\n');
+
+	ck_assert_msg(sscanf(o.err, "%p", &p) == 1 && line2, "stderr: %s", o.err);
+	memmove(o.err, line2 + 1, strlen(line2));
+	expect_stopped(o, "free", p, NULL);
+}
+END_TEST
 
 START_TEST(small_double_free)
 {
@@ -144,29 +283,6 @@ END_TEST
 
 #ifdef CONFIG_HAKMEM_HARDEN_FREE_CHECK
 
-START_TEST(foreign_pointer)
-{
-	static char not_ours[64] __attribute__((aligned(16)));
-
-	expect_misuse(run_child(do_free, not_ours),
-		      "free(): invalid pointer (not allocated by hakmem)", not_ours);
-}
-END_TEST
-
-START_TEST(foreign_mapping)
-{
-	void *m = mmap(NULL, 1 << 22, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	ck_assert_ptr_ne(m, MAP_FAILED);
-	/* Aligned to 2 MiB inside the mapping: looks like a superslab's base. */
-	char *p = (char *)(((uintptr_t)m + (2 << 20) - 1) & ~(uintptr_t)((2 << 20) - 1)) + 64;
-
-	expect_misuse(run_child(do_free, p), "free(): invalid pointer (not allocated by hakmem)",
-		      p);
-	munmap(m, 1 << 22);
-}
-END_TEST
-
 /* Frees refused: the block's size, how far in the pointer is, the free, what is said. */
 static const struct {
 	size_t size, off;
@@ -187,24 +303,16 @@ START_TEST(bad_free)
 }
 END_TEST
 
+#endif /* CONFIG_HAKMEM_HARDEN_FREE_CHECK */
+
 /* Direct, for Check's own signal assertion. */
 START_TEST(foreign_pointer_raises)
 {
-	static char not_ours[64] __attribute__((aligned(16)));
-
 	f_free(not_ours);
 }
 END_TEST
 
-#endif /* CONFIG_HAKMEM_HARDEN_FREE_CHECK */
-
 #ifdef CONFIG_HAKMEM_HARDEN_POISON
-
-static void *free_in_thread(void *p)
-{
-	f_free(p);
-	return NULL;
-}
 
 static void do_free_after_remote_free(void *p)
 {
@@ -347,11 +455,16 @@ static Suite *hardened_suite(void)
 	/* What more it runs depends on the protections compiled in. */
 	TCase *tc __attribute__((unused)) = add_tcase(s, "misuse", 60, small_double_free);
 
-#ifdef CONFIG_HAKMEM_HARDEN_FREE_CHECK
 	tcase_add_test(tc, foreign_pointer);
 	tcase_add_test(tc, foreign_mapping);
-	tcase_add_loop_test(tc, bad_free, 0, sizeof(bad_frees) / sizeof(bad_frees[0]));
 	tcase_add_test_raise_signal(tc, foreign_pointer_raises, SIGABRT);
+	tcase_add_loop_test(tc, interior_pointer, 0, sizeof(interior) / sizeof(interior[0]));
+	tcase_add_test(tc, interior_pointer_freed_by_another_thread);
+	tcase_add_loop_test(tc, large_double_free, 0,
+			    sizeof(large_sizes) / sizeof(large_sizes[0]));
+	tcase_add_test(tc, aligned_mapping_double_free);
+#ifdef CONFIG_HAKMEM_HARDEN_FREE_CHECK
+	tcase_add_loop_test(tc, bad_free, 0, sizeof(bad_frees) / sizeof(bad_frees[0]));
 #endif
 #ifdef CONFIG_HAKMEM_HARDEN_POISON
 	tcase_add_test(tc, remote_double_free);
