@@ -28,13 +28,14 @@
  * Placement.  A mapped block's memory starts on a superslab boundary B;
  * the header sits at B + 64 and the block at B + 128, unless a larger
  * alignment pushes the block further in (the header always directly
- * precedes it).  B + 64 is where a superslab keeps slab 0's owner word, so
- * the small free fast path, which masks any pointer to its superslab and
- * compares that word with its heap, reads the magic here and falls to the
- * slow path: one compare serves both kinds of block.  A block aligned to
- * the superslab size itself sits at offset 0 and is recognised by that
- * offset.  A span block (carved from slabs of a superslab) has its header
- * at the start of its first slab and its slabs owned by HAK_OWNER_SPAN.
+ * precedes it); a block aligned to the superslab size itself sits at the
+ * boundary, its header at the end of the page before.  The owner map
+ * (pagemap.h) names the header for every window from the block's own to
+ * the mapping's end, so a free finds the header without reading anything
+ * of the window first, and a pointer that is not the block is refused.
+ * A span block (carved from slabs of a superslab) has its header at the
+ * start of its first slab (after a colour offset) and its slabs owned by
+ * HAK_OWNER_SPAN.
  */
 #ifndef HAK_LARGE_HEADER_H
 #define HAK_LARGE_HEADER_H

@@ -4,12 +4,10 @@
  * reserved regions, split on allocation, coalesced on free, decayed back
  * to the OS oldest first.
  *
- * Why whole units.  The small free fast path finds a block's slab by
- * masking its address to the superslab size and reading an owner word
- * near the start of that window.  A page heap block starts exactly at a
- * window's start, where that fast path never reads (an offset of 0 takes
- * the slow path, which asks the window map), and its header is kept here,
- * beside the region, not in front of it.  So the window's bytes are all
+ * Why whole units.  A page heap block starts exactly at a window's start;
+ * the free fast path finds no superslab for the window (pagemap.h) and
+ * the slow path asks the owner map for the region, and its header is kept
+ * here, beside the region, not in front of it.  So the window's bytes are all
  * the program's, a block of exactly 4 MiB takes exactly two 2 MiB units,
  * and every block is aligned to the unit (any alignment up to it is
  * free).  A run is a whole number of units; the last unit's tail past the
@@ -28,7 +26,7 @@
  * space and makes few mappings.  A region's metadata lives apart, from
  * the backend: free bitmap, and per unit the header of the block it
  * starts, the length of that block's run, how many of its bytes may be
- * resident, and when it was last freed.  The window map points each of
+ * resident, and when it was last freed.  The owner map points each of
  * the region's windows at it.  Regions are kept for the life of the
  * process, as address space only once decay has returned their memory
  * (jemalloc retains its address space the same way): a unit freed long
@@ -77,7 +75,6 @@
 #include "pagemap.h"
 #include "backend.h"
 #include "stats.h"
-#include "harden.h"
 
 #define PH_REGION_MIN	((size_t)64 << 20)
 #define PH_REGION_MAX	((size_t)1 << 30)

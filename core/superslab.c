@@ -29,7 +29,6 @@
 #include <string.h>
 
 #include "superslab.h"
-#include "harden.h"
 #include "backend.h"
 #include "stats.h"
 #include "options.h"
