@@ -80,7 +80,7 @@ HAK_FASTPATH void hak_free_block(void *p)
 	struct hak_slab *s = hak_slab_lookup(p);
 
 	if (hak_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
-		       (uintptr_t)hak_heap_tls && !((uint16_t)(uintptr_t)p & s->align_mask))) {
+		       (uintptr_t)hak_heap_tls && hak_slab_aligned(s, p))) {
 		hak_stat_fast(hak_heap_tls, HAK_STAT_FREE_FAST);
 		hak_stat_inuse(hak_heap_tls, -(int64_t)s->block_size);
 		hak_slab_push_local(s, p);

@@ -825,7 +825,7 @@ bool hak_free_other(void *p, struct hak_slab *s)
 		struct hak_slab *head = s - s->span;
 
 		if (atomic_load_explicit(&head->owner, memory_order_relaxed) ==
-		    (uintptr_t)hak_heap_tls && hak_slab_has_block(head, p)) {
+		    (uintptr_t)hak_heap_tls && hak_slab_aligned(head, p)) {
 			hak_stat_add(HAK_STAT_FREE_TAIL, 1);
 			hak_stat_inuse_slow(-(int64_t)head->block_size);
 			hak_slab_push_local(head, p);

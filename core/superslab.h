@@ -188,6 +188,16 @@ HAK_FASTPATH char *hak_slab_end(struct hak_slab *s)
  * its head describes.
  */
 /*
+ * Whether @p has the alignment every block of @s has: the fast paths'
+ * test for a pointer into a block (a 64-byte block starts at a multiple
+ * of 64; a 48-byte one only at a multiple of 16).
+ */
+HAK_FASTPATH bool hak_slab_aligned(const struct hak_slab *s, const void *p)
+{
+	return !((uint16_t)(uintptr_t)p & s->align_mask);
+}
+
+/*
  * Whether @p is where a block of @s starts (handed out or not): in the
  * slab's run, a whole number of blocks from its start.  For slow paths:
  * it reads only fields that stay put while the slab has blocks out.
