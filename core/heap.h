@@ -54,7 +54,7 @@ struct hak_heap {
 #define hak_stat_inc_(h, s, n)                                                       \
 	atomic_store_explicit(&(h)->stat[s],                                          \
 			      atomic_load_explicit(&(h)->stat[s], memory_order_relaxed) + (n), \
-			      memory_order_relaxed)
+			      memory_order_release)
 #define hak_stat_fast(h, s) hak_stat_inc_(h, s, 1)
 #define hak_stat_inuse(h, n) hak_stat_inc_(h, HAK_STAT_INUSE, (uint64_t)(n))
 #else

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,18 +73,42 @@ static uint64_t stat_sum(enum hak_stat s)
 	uint64_t v = hak_stat_shared(s);
 
 	for (struct hak_heap *h = hak_heaps_first(); h; h = h->all_next)
-		v += atomic_load_explicit(&h->stat[s], memory_order_relaxed);
+		v += atomic_load_explicit(&h->stat[s], memory_order_acquire);
 	return v;
 }
 
+/* The counters that free.total sums. */
+static bool stat_is_free(int i)
+{
+	return i == HAK_STAT_FREE_FAST || i == HAK_STAT_FREE_TAIL || i == HAK_STAT_FREE_SLOW ||
+	       i == HAK_STAT_REMOTE_FREE || i == HAK_STAT_LARGE_FREED;
+}
+
+/*
+ * The frees are read first, the rest after.  A block is counted allocated
+ * before it can be freed, and the counts are stored with release and read
+ * with acquire (stats.c): so every free this read saw has its allocation
+ * seen too, and alloc.total never falls below free.total while other
+ * threads run.  Read in one pass, a dump at exit under threads still
+ * freeing each other's blocks showed live.blocks as 2^64 less a few.
+ */
 static void stats_read(uint64_t v[HAK_STAT_NR], uint64_t d[D_NR])
 {
 	for (int i = 0; i < HAK_STAT_NR; i++)
-		v[i] = stat_sum((enum hak_stat)i);
+		if (stat_is_free(i))
+			v[i] = stat_sum((enum hak_stat)i);
+	for (int i = 0; i < HAK_STAT_NR; i++)
+		if (!stat_is_free(i))
+			v[i] = stat_sum((enum hak_stat)i);
 	d[D_ALLOC_TOTAL] = v[HAK_STAT_ALLOC_FAST] + v[HAK_STAT_REFILL] + v[HAK_STAT_LARGE_ALLOC];
 	d[D_FREE_LOCAL] = v[HAK_STAT_FREE_FAST] + v[HAK_STAT_FREE_TAIL] + v[HAK_STAT_FREE_SLOW];
 	d[D_FREE_TOTAL] = d[D_FREE_LOCAL] + v[HAK_STAT_REMOTE_FREE] + v[HAK_STAT_LARGE_FREED];
-	d[D_LIVE] = d[D_ALLOC_TOTAL] - d[D_FREE_TOTAL];
+	/* Below zero only after hak_stats_reset(), by blocks older than it. */
+	d[D_LIVE] = d[D_ALLOC_TOTAL] > d[D_FREE_TOTAL] ? d[D_ALLOC_TOTAL] - d[D_FREE_TOTAL] : 0;
+	/* One counter for both directions, so no order helps it: read while
+	 * threads run, a free may be in it without its allocation. */
+	if ((int64_t)v[HAK_STAT_INUSE] < 0)
+		v[HAK_STAT_INUSE] = 0;
 }
 
 int hak_stats_get_name(const char *name, uint64_t *value)
@@ -417,6 +442,25 @@ static void dump_json(struct out *o)
 	out_printf(o, "%s]\n}\n", top.n ? "\n  " : "");
 }
 
+/*
+ * Why a dump has nothing to show: the process allocated nothing (time(1)
+ * waiting for its child), or its malloc is not this copy of hakmem's (a
+ * program linked with libhakmem.a run with LD_PRELOAD=libhakmem.so holds
+ * two: the other one counted, and dumps beside this one).
+ */
+static void out_empty(struct out *o)
+{
+	void *m = dlsym(RTLD_DEFAULT, "malloc");
+	Dl_info mine, theirs;
+
+	if (m && dladdr(m, &theirs) && dladdr((void *)out_empty, &mine) && theirs.dli_fname &&
+	    theirs.dli_fbase != mine.dli_fbase)
+		out_printf(o, "  no allocations through this copy of hakmem: malloc here is %s's\n",
+			   theirs.dli_fname);
+	else
+		out_printf(o, "  no allocations in this process\n");
+}
+
 static void dump_summary(struct out *o)
 {
 	uint64_t v[HAK_STAT_NR], d[D_NR];
@@ -427,10 +471,9 @@ static void dump_summary(struct out *o)
 	out_printf(o, "hakmem stats (pid %ld, %s, %llu ms):\n", (long)getpid(),
 		   program_invocation_short_name,
 		   (unsigned long long)(hak_now_ms() - start_ms));
-	/* A table of zeros reads as counters that failed (a wrapper such as
-	 * time(1) that only waits for its child dumps beside it). */
+	/* A table of zeros reads as counters that failed. */
 	if (!d[D_ALLOC_TOTAL] && !d[D_FREE_TOTAL]) {
-		out_printf(o, "  no allocations in this process\n");
+		out_empty(o);
 		return;
 	}
 	for (int i = FAST ? 0 : D_NR; i < D_NR + HAK_STAT_NR; i++) {
@@ -506,10 +549,40 @@ static void stats_path(const char *pattern, char *out, size_t len)
 	out[n] = 0;
 }
 
-static int stats_open(const char *pattern, char *path, size_t len)
+/* When counting began, by the clock that stamps files (a coarse one). */
+static struct timespec start_real;
+
+/*
+ * Opens the file @pattern names for a dump.  A dump with no allocations
+ * in it (@empty) leaves alone a file written since this process started:
+ * the dump of a child that time(1) or another wrapper waited for, or that
+ * of the other copy of hakmem in the same process (see out_empty), which
+ * a table of zeros used to replace.  Then *@kept is set and -1 returned.
+ */
+static int stats_open(const char *pattern, char *path, size_t len, bool empty, bool *kept)
 {
+	struct stat st;
+	int fd;
+
+	*kept = false;
 	stats_path(pattern, path, len);
-	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (!empty)
+		return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return fd;
+	if (st.st_size > 0 && (st.st_mtim.tv_sec > start_real.tv_sec ||
+			       (st.st_mtim.tv_sec == start_real.tv_sec &&
+				st.st_mtim.tv_nsec >= start_real.tv_nsec))) {
+		close(fd);
+		*kept = true;
+		return -1;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /*
@@ -524,11 +597,17 @@ static int stats_open(const char *pattern, char *path, size_t len)
 static void stats_dump(void)
 {
 	const char *format = hak_opts.stats == HAK_STATS_JSON ? "json" : "summary";
+	uint64_t v[HAK_STAT_NR], d[D_NR];
+	bool empty, kept;
 	char path[512];
 	int fd = -1;
 
+	stats_read(v, d);
+	empty = !d[D_ALLOC_TOTAL] && !d[D_FREE_TOTAL];
 	if (stats_file) {
-		fd = stats_open(stats_file, path, sizeof(path));
+		fd = stats_open(stats_file, path, sizeof(path), empty, &kept);
+		if (kept)
+			return;
 		if (fd < 0)
 			hak_warn("HAKMEM_STATS_FILE: cannot open '%s' (%s); statistics go to stderr",
 				 path, strerror(errno));
@@ -539,7 +618,7 @@ static void stats_dump(void)
 			char pattern[384];
 
 			snprintf(pattern, sizeof(pattern), "%s/%s", dir && *dir ? dir : "/tmp", FALLBACK);
-			fd = stats_open(pattern, path, sizeof(path));
+			fd = stats_open(pattern, path, sizeof(path), empty, &kept);
 		}
 		if (fd >= 0) {
 			hak_stats_dump_fd(fd, format);
@@ -551,6 +630,7 @@ static void stats_dump(void)
 void hak_stats_init(void)
 {
 	start_ms = hak_now_ms();
+	clock_gettime(CLOCK_REALTIME_COARSE, &start_real);
 	stats_file = getenv("HAKMEM_STATS_FILE");
 	if (stats_file && !*stats_file)
 		stats_file = NULL;

@@ -41,12 +41,13 @@ void hak_stat_add(enum hak_stat s, uint64_t n)
 	_Atomic uint64_t *v = hak_stat_local;
 
 	if (v) {
-		/* Only this thread writes it: no locked instruction. */
+		/* Only this thread writes it: no locked instruction.  Release,
+		 * for the reader's order (report.c): a plain store on x86. */
 		atomic_store_explicit(&v[s], atomic_load_explicit(&v[s], memory_order_relaxed) + n,
-				      memory_order_relaxed);
+				      memory_order_release);
 		return;
 	}
-	atomic_fetch_add_explicit(&shared_stripe()[s], n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&shared_stripe()[s], n, memory_order_release);
 }
 void hak_gauge_add(enum hak_gauge g, long n)
 {
@@ -112,7 +113,7 @@ uint64_t hak_stat_shared(enum hak_stat s)
 	uint64_t v = 0;
 
 	for (int i = 0; i < SHARED_STRIPES; i++)
-		v += atomic_load_explicit(&stats_shared[i].v[s], memory_order_relaxed);
+		v += atomic_load_explicit(&stats_shared[i].v[s], memory_order_acquire);
 	return v;
 }
 

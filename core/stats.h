@@ -3,13 +3,14 @@
  * core/stats.h - event counters and byte gauges (CONFIG_HAKMEM_STATS).
  *
  * Counters are per thread, the kernel's per-cpu way: each heap has its own
- * array, written only by its thread with a plain load and store (relaxed
- * atomics, so a reader is defined; no locked instruction), and a reader
- * sums the arrays of every heap ever made (heaps are never freed and keep
- * their counts across reuse).  A thread without a heap (before its first
- * allocation, during its exit, or one that only frees) counts into shared
- * arrays with atomic adds, striped by thread so that such threads do not
- * all write one line.
+ * array, written only by its thread with a plain load and store (atomics,
+ * so a reader is defined; the store a release, which orders a free's count
+ * after its block's allocation for the reader, report.c; no locked
+ * instruction), and a reader sums the arrays of every heap ever made
+ * (heaps are never freed and keep their counts across reuse).  A thread
+ * without a heap (before its first allocation, during its exit, or one
+ * that only frees) counts into shared arrays with atomic adds, striped by
+ * thread so that such threads do not all write one line.
  *
  * The slow paths count always.  The inline fast paths (a malloc served
  * from the current slab, a free pushed onto a slab of this thread) count
