@@ -335,7 +335,7 @@ preload-bins := $(addsuffix .preload,$(addprefix $(outdir)/test/,$(preload-tests
 libc-tests := api/test_aligned api/test_cxx api/test_glibc_extras api/test_hardened \
 	api/test_libc_contract api/test_native_api api/test_startup stress/test_fork \
 	stress/test_large_policies \
-	stress/test_limits stress/test_rss_purge stress/test_thread_churn
+	stress/test_limits stress/test_rss_purge stress/test_stats_dump stress/test_thread_churn
 ifneq ($(CONFIG_HAKMEM_FRONTEND_LIBC),y)
 skipped-tests := $(filter $(addprefix $(outdir)/test/,$(libc-tests)),$(test-bins))
 test-bins := $(filter-out $(skipped-tests),$(test-bins))
