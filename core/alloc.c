@@ -154,7 +154,7 @@ void hak_free_slow(void *p, struct hak_slab *s)
 		return;
 	saved = errno;	/* free() never changes errno */
 
-	switch (hak_ptr_kind(p, &s, &lh)) {
+	switch (hak_ptr_kind_of(p, s, &s, &lh)) {
 	case HAK_PTR_SMALL:
 		hak_small_free_slow(p, s);
 		break;

@@ -839,6 +839,7 @@ void hak_small_free_slow(void *p, struct hak_slab *s)
 {
 	uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_seq_cst);
 	struct hak_heap *h = hak_heap_tls;
+	bool local;
 
 	if (owner == HAK_OWNER_ABANDONED && h != &hak_heap_empty && heap_adopt_on_free(h, s))
 		owner = (uintptr_t)h | h->flags;
@@ -846,10 +847,14 @@ void hak_small_free_slow(void *p, struct hak_slab *s)
 		owner = (uintptr_t)h | h->flags;
 	if (owner == 0 || owner == HAK_OWNER_SPAN)
 		hak_panic("free(): invalid pointer %p (not a live hakmem block)", p);
-	if (!hak_slab_has_block(s, p))
+	/* A free that is now local is held to the fast path's test; one
+	 * into another thread's slab, which costs a compare-and-swap
+	 * anyway, to the block's exact start. */
+	local = (owner & ~HAK_SLAB_F_MASK) == (uintptr_t)h;
+	if (!(local ? hak_slab_aligned(s, p) : hak_slab_has_block(s, p)))
 		hak_panic("free(): invalid pointer %p (not the start of a %u-byte block)",
 			  p, s->block_size);
-	if ((owner & ~HAK_SLAB_F_MASK) == (uintptr_t)h) {
+	if (local) {
 		hak_stat_add(HAK_STAT_FREE_SLOW, 1);
 		hak_stat_inuse_slow(-(int64_t)s->block_size);
 		hak_validate_free(s, p);

@@ -662,16 +662,14 @@ static struct hak_large_hdr no_block;
  * metadata), a mapped block (the owner map names its header), or none of
  * hakmem's.  A large pointer that starts no live block gets &no_block.
  */
-enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
-			       struct hak_large_hdr **hdr)
+enum hak_ptr_kind hak_ptr_kind_of(const void *p, struct hak_slab *s, struct hak_slab **slab,
+				  struct hak_large_hdr **hdr)
 {
-	char *ss = hak_ss_lookup_any(p);
 	void *owner;
 
 	*slab = NULL;
 	*hdr = &no_block;
-	if (!hak_is_standin(ss)) {
-		struct hak_slab *s = hak_slab_of(p);
+	if (!hak_is_standin(s)) {
 		uintptr_t o = atomic_load_explicit(&s->owner, memory_order_relaxed);
 
 		if (o != HAK_OWNER_SPAN) {
@@ -696,4 +694,16 @@ enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
 	default:
 		return HAK_PTR_NONE;
 	}
+}
+
+enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
+			       struct hak_large_hdr **hdr)
+{
+	/* Above user space, the map has no word: the stand-in's slab 0. */
+	struct hak_slab *s = (uintptr_t)p >> HAK_USER_BITS ?
+			     (struct hak_slab *)(hak_ss_map.standin +
+						 offsetof(struct hak_superslab, slabs)) :
+			     hak_slab_lookup(p);
+
+	return hak_ptr_kind_of(p, s, slab, hdr);
 }

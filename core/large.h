@@ -17,6 +17,9 @@ enum hak_ptr_kind {
 
 enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
 			       struct hak_large_hdr **hdr);
+/* The same, for @s, the slab metadata hak_slab_lookup(@p) gave. */
+enum hak_ptr_kind hak_ptr_kind_of(const void *p, struct hak_slab *s, struct hak_slab **slab,
+				  struct hak_large_hdr **hdr);
 
 /* A large block of @size bytes aligned to @align (0 or a power of two). */
 void *hak_large_alloc(size_t size, size_t align, const void *site) HAK_SLOWPATH;

@@ -73,12 +73,6 @@ HAK_FASTPATH char *hak_ss_lookup(const void *p)
 	return hak_ss_lookup_off(p, 0);
 }
 
-/* The same, for any address (slow paths): the stand-in above user space. */
-static inline char *hak_ss_lookup_any(const void *p)
-{
-	return (uintptr_t)p >> HAK_USER_BITS ? hak_ss_map.standin : hak_ss_lookup(p);
-}
-
 HAK_FASTPATH bool hak_is_standin(const void *meta)
 {
 	return (uintptr_t)meta - (uintptr_t)hak_ss_map.standin < HAK_SS_STANDIN_SIZE;

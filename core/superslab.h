@@ -202,12 +202,17 @@ HAK_FASTPATH bool hak_slab_aligned(const struct hak_slab *s, const void *p)
  * slab's run, a whole number of blocks from its start.  For slow paths:
  * it reads only fields that stay put while the slab has blocks out.
  */
-static inline bool hak_slab_has_block(struct hak_slab *s, const void *p)
+static inline bool hak_slab_has_block(const struct hak_slab *s, const void *p)
 {
-	char *start = hak_slab_start(s);
-	size_t off = (size_t)((const char *)p - start), i;
+	/* The slab's start, as an offset into the superslab, from its
+	 * metadata's place (hak_slab_start, without the division). */
+	uintptr_t meta = ((uintptr_t)s & HAK_SS_MASK) - offsetof(struct hak_superslab, slabs);
+	uintptr_t start = meta ? meta << (HAK_SLAB_SHIFT - HAK_SLAB_META_SHIFT) : HAK_SS_HDR_SIZE;
+	/* Below the start, the offset wraps: far above any block's. */
+	uintptr_t off = ((uintptr_t)p & HAK_SS_MASK) - start;
+	size_t i;
 
-	if ((const char *)p < start)
+	if (off >= HAK_SS_SIZE)
 		return false;
 	i = hak_class_index(s->cls, off);
 	return i < s->capacity && i * s->block_size == off;
