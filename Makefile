@@ -129,7 +129,7 @@ libreal := libhakmem.so.$(VERSION)
 
 goals := $(if $(MAKECMDGOALS),$(MAKECMDGOALS),all)
 config-goals   := $(filter %config,$(goals))
-noconfig-goals := clean distclean help test check fuzz install-deps uninstall version
+noconfig-goals := clean distclean help test check test-suites fuzz install-deps uninstall version
 build-goals    := $(filter-out %config $(noconfig-goals),$(goals))
 
 ifneq ($(and $(config-goals),$(filter-out %config,$(goals))),)
@@ -537,6 +537,29 @@ test check:
 		$(call test-row,$(subst :, ,$(word $(k),$(test-matrix))),$(k)))
 	$(Q)sh scripts/test-summary.sh $(test-results)
 
+# Real projects' own regression suites (a fixed selection of CPython's,
+# GLib's and MariaDB's) without a preload and under LD_PRELOAD of the
+# default and hardened builds, test/matrix's rows of those names (each
+# configured from its row's defconfig when it has no .config yet): a
+# test that ends otherwise than under glibc fails (test/programs/suites.sh;
+# about six minutes on 2 cores, not part of make test).
+suite-builds := default hardened
+matrix-defconfig = $(shell awk '$$1 == "$(1)" { print $$2; exit }' test/matrix)
+suite-lib = $(abspath $(if $(filter default,$(1)),$(outdir),$(call test-dir,$(1))))/libhakmem.so
+
+define suite-build
+	$(Q)[ -f $(call test-dir,$(1))/.config ] || \
+		$(MAKE) $(call test-o,$(1)) $(call matrix-defconfig,$(1))
+	$(Q)$(MAKE) $(call test-o,$(1)) libs
+
+endef
+
+PHONY += test-suites
+test-suites:
+	$(Q)sh scripts/install-deps.sh suites
+	$(foreach b,$(suite-builds),$(call suite-build,$(b)))
+	$(Q)bash test/programs/suites.sh $(foreach b,$(suite-builds),$(b)=$(call suite-lib,$(b)))
+
 # A long randomised multi-threaded run under hakmem that prints RSS and the
 # mapping count each second, then where RSS ends (not part of make test).
 SOAK_SECONDS ?= 600
@@ -658,6 +681,9 @@ help:
 	@echo '  test, check        - install missing packages, then build and run every'
 	@echo '                       configuration and suite test/matrix lists (default, debug,'
 	@echo '                       minimal, hardened, then test/programs); ends with "N passed, N failed"'
+	@echo '  test-suites        - CPython'"'"'s, GLib'"'"'s and MariaDB'"'"'s own tests (a selection) under'
+	@echo '                       glibc and the default and hardened builds; fails where a result'
+	@echo '                       differs from glibc'"'"'s (SUITES=, SUITES_JOBS=, SUITES_TIMEOUT=)'
 	@echo '  runtests           - build and run the test programs of this configuration'
 	@echo '                       (TEST_SUITES=unit,api,... picks some; TEST_PROFILE=vm runs under a profile)'
 	@echo '  fuzz               - build test/fuzz/ with clang, ASan and UBSan in FUZZ_O and'

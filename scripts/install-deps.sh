@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# install-deps.sh [build|test|bench|fuzz|package|all] - install the Debian packages
+# install-deps.sh [build|test|bench|fuzz|package|suites|all] - install the Debian packages
 # hakmem needs for building, testing or benchmarking that are missing.
 # Does nothing (and needs no network) when all of them are installed.
 #
@@ -12,7 +12,10 @@
 #   fuzz   build + clang and its sanitizer runtimes, libFuzzer included
 #          (make fuzz)
 #   package  build + dpkg-dev and debhelper (scripts/check-package.sh)
-#   all    all of the above
+#   suites build + the test suites of CPython 3.11, GLib and MariaDB
+#          (make test-suites; bookworm's names).  mariadb-test brings
+#          mariadb-server, whose service a system with an init starts
+#   all    all of the above but suites
 
 set -eu
 
@@ -22,6 +25,7 @@ bench="python3 sqlite3 valgrind libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4
 # clang only recommends its runtimes, and --no-install-recommends skips them.
 fuzz="clang libclang-rt-dev"
 package="dpkg-dev debhelper"
+suites="libpython3.11-testsuite libglib2.0-tests mariadb-test"
 
 case ${1:-build} in
 build)	wanted="$build" ;;
@@ -29,8 +33,9 @@ test)	wanted="$build $test" ;;
 bench)	wanted="$build $bench" ;;
 fuzz)	wanted="$build $fuzz" ;;
 package) wanted="$build $package" ;;
+suites)	wanted="$build $suites" ;;
 all)	wanted="$build $test $bench $fuzz $package" ;;
-*)	echo "usage: $0 [build|test|bench|fuzz|package|all]" >&2; exit 2 ;;
+*)	echo "usage: $0 [build|test|bench|fuzz|package|suites|all]" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
