@@ -34,9 +34,11 @@ HAK_FASTPATH void *hak_small_alloc(size_t size, const void *site)
 		return hak_alloc_small_slow(size, site);
 	s->free = hak_link_get(b);
 	s->used++;
-	b[1] = NULL;		/* not "freed" any more: see hak_free_key */
 	hak_stat_fast(h, HAK_STAT_ALLOC_FAST);
 	hak_stat_inuse(h, s->block_size);
+	/* Not "freed" any more; one xor clears the key and tests it (heap.h). */
+	if (hak_unlikely((((uintptr_t *)b)[1] ^= HAK_FREE_KEY) != 0))
+		return hak_alloc_rewritten(s, b);
 	return b;
 }
 

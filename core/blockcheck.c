@@ -101,7 +101,7 @@ static void check_small(void *p, struct hak_slab *s, const void *site)
 	}
 	/* A second free: the freed-block key is there and, when this thread
 	 * owns the slab, the block is on its list; or the poison is intact. */
-	if (((uintptr_t *)p)[1] == hak_free_key) {
+	if (((uintptr_t *)p)[1] == HAK_FREE_KEY) {
 		bool mine = (owner & ~HAK_SLAB_F_MASK) == (uintptr_t)hak_heap_tls;
 
 		if ((mine && on_free_list(s, p)) ||

@@ -215,6 +215,7 @@ static void slab_extend_shuffled(struct hak_slab *s, char *b, size_t n)
 		char *blk = b + (size_t)order[i] * s->block_size;
 
 		hak_link_set(blk, head);
+		((uintptr_t *)blk)[1] = HAK_FREE_KEY;
 		head = blk;
 	}
 	s->free = head;
@@ -244,6 +245,7 @@ static bool slab_extend(struct hak_slab *s)
 		/* Thread from the last block back, so the list runs in address order. */
 		for (size_t i = n; i-- > 0;) {
 			hak_link_set(b + i * size, head);
+			((uintptr_t *)(b + i * size))[1] = HAK_FREE_KEY;
 			head = b + i * size;
 		}
 		s->free = head;
@@ -683,8 +685,9 @@ void *hak_small_alloc_slow(size_t size, const void *site)
 
 	s->free = hak_link_get(b);
 	s->used++;
-	b[1] = NULL;
 	hak_stat_inuse_slow(s->block_size);
+	if ((((uintptr_t *)b)[1] ^= HAK_FREE_KEY) != 0)
+		return hak_alloc_rewritten(s, b);
 	return b;
 oom:
 	errno = ENOMEM;
@@ -746,7 +749,7 @@ static void free_remote(struct hak_heap *h, struct hak_slab *s, void *p, uintptr
 	if (owner == HAK_OWNER_DETACHED && h == &hak_heap_empty)
 		h = hak_heap_own();
 	keep = h == &hak_heap_empty ? HAK_REMOTE_DETACHED : 0;
-	((uintptr_t *)p)[1] = hak_free_key;
+	((uintptr_t *)p)[1] = HAK_FREE_KEY;
 	do {
 		hak_link_set(p, HAK_REMOTE_PTR(old));
 		take = (old & ~keep) & HAK_REMOTE_DETACHED;
@@ -794,8 +797,6 @@ static bool heap_adopt_on_free(struct hak_heap *h, struct hak_slab *s)
 	return true;
 }
 
-uintptr_t hak_free_key __hak_read_mostly = 0x5bd1e9955bd1e995ULL | 1;
-
 /*
  * A local free found the freed-block key in @p: stop if @p is on the
  * slab's free list (a double free), else free it (the program stored the
@@ -811,6 +812,26 @@ void hak_free_suspect(struct hak_slab *s, void *p)
 				  s->block_size);
 	((uintptr_t *)p)[1] = 0;
 	hak_slab_push_local(s, p);
+}
+
+/*
+ * The program wrote into @b after freeing it.  If the write left the link
+ * to the next free block alone (the list's next block is still one of
+ * @s's, or there is none), the allocator's state is whole and the
+ * program runs on, as under glibc; a link that points anywhere else
+ * would send a later malloc there, so stop now, with the block named.
+ */
+void *hak_alloc_rewritten(struct hak_slab *s, void *b)
+{
+	void *next = s->free;
+
+	((uintptr_t *)b)[1] = 0;
+	if (next && (((uintptr_t)next ^ (uintptr_t)s) > HAK_SS_MASK ||
+		     !hak_slab_has_block(s, next)))
+		hak_panic("malloc(): write after free: free block %p (of %u bytes) was written "
+			  "to, its free-list link too (%p)", b, s->block_size, next);
+	hak_stat_add(HAK_STAT_REWRITTEN, 1);
+	return b;
 }
 
 /*

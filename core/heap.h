@@ -114,16 +114,26 @@ void hak_heaps_unlock(void);
 bool hak_free_other(void *p, struct hak_slab *s);
 
 /*
- * Double-free detection, in every build.  A freed block's second word
- * holds hak_free_key (random per process, and odd, so no pointer equals
- * it); malloc clears that word when it hands the block out.  A free that
- * finds the key there is probably a second free: hak_free_suspect() then
- * looks for the block on the slab's local free list and stops the program
- * if it is there, else frees it.  Cost: a load, a compare and a store per free, a store
- * per malloc; blocks are at least 16 bytes, so the word is always theirs.
+ * Double-free and write-after-free detection, in every build.  A block on
+ * a free list holds HAK_FREE_KEY in its second word; malloc clears that
+ * word when it hands the block out.  A free that finds the key there is
+ * probably a second free: hak_free_suspect() then looks for the block on
+ * the slab's local free list and stops the program if it is there, else
+ * frees it.  A malloc that does not find it there pops a block the
+ * program wrote to after freeing it: hak_alloc_rewritten() stops the
+ * program if the write reached the free list's link, and else runs on.
+ * The key is odd, so that no pointer equals it, and a sign-extended
+ * 32-bit number, so that x86-64 compares and stores it as an immediate
+ * (no load); a program that keeps it in a live block's second word by
+ * chance only sends that block's free to the suspect path.  Cost: a
+ * compare and a store per free, an xor that clears and tests the key
+ * (and its branch) per malloc; blocks are at least 16 bytes, so the word
+ * is always theirs.
  */
-extern uintptr_t hak_free_key;
+#define HAK_FREE_KEY ((uintptr_t)0xffffffffb5ad4ecfULL)
 void hak_free_suspect(struct hak_slab *s, void *p) HAK_SLOWPATH;
+/* malloc popped @b from @s without the key in it: returns @b, or stops. */
+void *hak_alloc_rewritten(struct hak_slab *s, void *b) HAK_SLOWPATH;
 
 /* Push a block onto a slab this thread owns. */
 HAK_FASTPATH void hak_slab_push_local(struct hak_slab *s, void *p)
@@ -132,11 +142,11 @@ HAK_FASTPATH void hak_slab_push_local(struct hak_slab *s, void *p)
 
 	/* The suspect path pushes the block itself: nothing here lives
 	 * across the call, so the fast path saves no registers. */
-	if (hak_unlikely(w[1] == hak_free_key)) {
+	if (hak_unlikely(w[1] == HAK_FREE_KEY)) {
 		hak_free_suspect(s, p);
 		return;
 	}
-	w[1] = hak_free_key;
+	w[1] = HAK_FREE_KEY;
 	/* Two plain stores: merged into one vector store they cost more. */
 	__asm__("" ::: "memory");
 	hak_link_set(w, s->free);

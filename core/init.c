@@ -77,16 +77,15 @@ static void fork_child(void)
 	hak_bc_fork_child();
 }
 
-/* A per-process freed-block key (heap.h): unpredictable enough that a
- * program does not store it by chance, odd so that no pointer equals it. */
-static void hak_free_key_init(void)
+/* A per-process secret for the hardened build's encodings (harden.h). */
+static uint64_t hak_secret(void)
 {
 	uint64_t k = hak_now_ns();
 
 	k ^= k << 32 ^ (uint64_t)getpid() << 17 ^ (uint64_t)(uintptr_t)&k;
 	k *= 0x9e3779b97f4a7c15ULL;
 	k ^= k >> 29;
-	hak_free_key = (uintptr_t)k | 1;
+	return k;
 }
 
 /* The large-block layers' share of the heap's slow paths and thread exit. */
@@ -107,9 +106,7 @@ void hak_init_slow(void)
 	}
 	hak_backend_init();
 	hak_sizeclass_init();
-	hak_free_key_init();
-	/* A second secret from the same draw as the double-free key. */
-	hak_harden_init(hak_free_key);
+	hak_harden_init(hak_secret());
 	atomic_store_explicit(&hak_init_state, HAK_INIT_DONE, memory_order_release);
 
 	/* From here on, allocation works; the calls below may allocate. */

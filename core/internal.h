@@ -38,7 +38,7 @@
  *       section where every object does, so none shares a line with any
  *       other or with the tables below;
  *   __hak_read_mostly  written at start-up, read on every call (the size
- *       class table, the options, the double-free key): kept together, in
+ *       class table, the options, the hardened build's key): kept together, in
  *       lines that nothing written later shares.
  */
 #define HAK_CACHELINE 64

@@ -46,6 +46,7 @@
 	X(LARGE_FREED, "free.large") X(LARGE_KEPT, "free.large.bigcache") \
 	X(LARGE_RELEASED, "free.large.released") \
 	X(REMOTE_COLLECTED, "remote.collected_blocks") \
+	X(REWRITTEN, "misuse.written_after_free") \
 	X(EARLY_CURRENT, "early.emptied_current") X(EARLY_RETIRE_RACE, "early.retire_raced") \
 	X(EARLY_ADOPT_LOST, "early.adopt_lost") X(REALLOC_INPLACE, "realloc.in_place") \
 	X(REALLOC_MOVED, "realloc.moved") X(REALLOC_REMAPPED, "realloc.remapped") \

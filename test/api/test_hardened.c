@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <generated/autoconf.h>
+#include <hakmem.h>
 
 #include "testlib.h"
 
@@ -281,6 +282,48 @@ START_TEST(small_double_free)
 }
 END_TEST
 
+/* A use after free writes over a whole freed block, link and all. */
+static void do_overwrite_freed(void *p)
+{
+	f_free(p);
+	memset(p, 0x42, 64);
+	for (int i = 0; i < 100; i++)
+		f_malloc(64);
+}
+
+/* Stopped when the block comes back, before its link is followed. */
+START_TEST(freed_block_overwritten)
+{
+	void *p = f_malloc(64);
+
+	expect_stopped(run_child(do_overwrite_freed, p), "malloc", p, "written to");
+	f_free(p);
+}
+END_TEST
+
+/* One that misses the link: the allocator is whole, so the program runs on. */
+static void do_scribble_freed(void *p)
+{
+	uint64_t n;
+
+	f_free(p);
+	memset((char *)p + 8, 0x42, 8);
+	for (int i = 0; i < 100; i++)
+		f_malloc(64);
+	if (!hak_stat_get("misuse.written_after_free", &n) && n != 1)
+		fprintf(stderr, "misuse.written_after_free is %llu\n", (unsigned long long)n);
+}
+
+START_TEST(freed_block_scribbled)
+{
+	void *p = f_malloc(64);
+	struct outcome o = run_child(do_scribble_freed, p);
+
+	ck_assert_msg(o.sig == 0 && !o.err[0], "signal %d, stderr: %s", o.sig, o.err);
+	f_free(p);
+}
+END_TEST
+
 #ifdef CONFIG_HAKMEM_HARDEN_FREE_CHECK
 
 /* Frees refused: the block's size, how far in the pointer is, the free, what is said. */
@@ -457,6 +500,8 @@ static Suite *hardened_suite(void)
 
 	tcase_add_test(tc, foreign_pointer);
 	tcase_add_test(tc, foreign_mapping);
+	tcase_add_test(tc, freed_block_overwritten);
+	tcase_add_test(tc, freed_block_scribbled);
 	tcase_add_test_raise_signal(tc, foreign_pointer_raises, SIGABRT);
 	tcase_add_loop_test(tc, interior_pointer, 0, sizeof(interior) / sizeof(interior[0]));
 	tcase_add_test(tc, interior_pointer_freed_by_another_thread);

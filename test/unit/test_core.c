@@ -223,7 +223,7 @@ START_TEST(key_in_a_live_block_is_no_double_free)
 
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(p[1], 0);	/* malloc cleared the "freed" mark */
-	p[1] = hak_free_key;
+	p[1] = HAK_FREE_KEY;
 	hak_free(p);
 	ck_assert_ptr_eq(hak_malloc(32), p);
 	ck_assert_uint_eq(p[1], 0);
