@@ -41,7 +41,7 @@ extern unsigned hak_nclass;
  * below 2^HAK_RECIP_SHIFT.
  */
 #define HAK_RECIP_SHIFT 40
-_Static_assert((double)HAK_RUN_MAX * HAK_SLAB_SIZE * HAK_SMALL_MAX < (double)(1ULL << HAK_RECIP_SHIFT),
+_Static_assert((unsigned long long)HAK_RUN_MAX * HAK_SLAB_SIZE * HAK_SMALL_MAX < 1ULL << HAK_RECIP_SHIFT,
 	       "class reciprocals are exact over a run");
 extern uint64_t hak_class_recip[HAK_NCLASS_MAX];
 
