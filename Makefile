@@ -306,6 +306,17 @@ $(outdir)/tools/%: tools/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -pthread -Wall $(depflags) -o $@ $< -lm
 
+# The trace reader (tools/replay/trace.c), for the replay's tests and
+# its fuzz target.
+replay-own := $(patsubst %.c,$(outdir)/%.o,$(wildcard tools/replay/*.c))
+replay-cflags := -std=gnu11 $(CFLAGS) -pthread -Wall -Wextra $(conf-include) -Iinclude \
+	-Icore -Itools/replay
+
+$(outdir)/tools/replay/%.o: tools/replay/%.c $(autoconf-h) Makefile
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(replay-cflags) $(depflags) -c -o $@ $<
+
 # ---------------------------------------------------------------------------
 # Tests: test/<dir>/test_<name>.c is a Check program, built as
 # $(outdir)/test/<dir>/test_<name> with the helpers of test/lib/.  The
@@ -413,6 +424,22 @@ $(outdir)/test/%: test/%.cc $(test-lib) $(outdir)/libhakmem.so $(outdir)/$(sonam
 		-L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
 		-Wl,-rpath,$(abspath $(outdir)) $(CHECK_LIBS)
 
+# test/replay/ links the trace reader and the trace writer of the tests.
+replay-test-objs := $(outdir)/tools/replay/trace.o $(outdir)/test/replay/tracegen.o
+$(outdir)/test/replay/tracegen.o: test/replay/tracegen.c $(autoconf-h) Makefile
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(test-cflags) -Itools/replay $(depflags) -c -o $@ $<
+
+$(outdir)/test/replay/%: test/replay/%.c $(replay-test-objs) $(test-lib) \
+		$(outdir)/libhakmem.so $(outdir)/$(soname) $(autoconf-h)
+	$(need-check)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(test-cflags) -Itools/replay $(depflags) -o $@ $< $(replay-test-objs) \
+		$(test-lib) -L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
+		-Wl,-rpath,$(abspath $(outdir)) $(CHECK_LIBS)
+
 $(outdir)/test/%.preload: test/%.c $(test-lib) $(autoconf-h)
 	$(need-check)
 	$(call msg,CC,$@)
@@ -490,13 +517,16 @@ fuzz-bins := $(patsubst %.c,$(outdir)/%,$(wildcard test/fuzz/fuzz_*.c))
 PHONY += fuzzers
 fuzzers: $(fuzz-bins)
 
+# fuzz_trace reads its input with the replay's trace reader.
+$(outdir)/test/fuzz/fuzz_trace: $(outdir)/tools/replay/trace.o
+
 $(outdir)/test/fuzz/%: test/fuzz/%.c $(outdir)/libhakmem.a $(autoconf-h)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(test-cflags) -Icore -fsanitize=fuzzer $(depflags) -o $@ $< \
-		$(outdir)/libhakmem.a $(call uniq,$(libs-y))
+	$(Q)$(CC) $(test-cflags) -Icore -Itools/replay -fsanitize=fuzzer $(depflags) -o $@ $< \
+		$(filter %.o,$^) $(outdir)/libhakmem.a $(call uniq,$(libs-y))
 
--include $(objs:.o=.d) $(test-lib:.o=.d) \
+-include $(objs:.o=.d) $(test-lib:.o=.d) $(replay-own:.o=.d) $(replay-test-objs:.o=.d) \
 	$(addsuffix .d,$(tool-bins) $(test-bins) $(preload-bins) $(fuzz-bins))
 
 # ---------------------------------------------------------------------------
