@@ -306,16 +306,26 @@ $(outdir)/tools/%: tools/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -pthread -Wall $(depflags) -o $@ $< -lm
 
-# The trace reader (tools/replay/trace.c), for the replay's tests and
-# its fuzz target.
+# The trace replay (tools/replay/, docs/replay.md) is not one of them: it
+# links this configuration's core without the malloc replacement, so
+# that its own mallocs go to the C library and the core serves the
+# trace's blocks alone.
+replay-objs := $(filter-out $(addprefix $(outdir)/frontends/,libc.o glibc.o cxx.o),$(objs))
 replay-own := $(patsubst %.c,$(outdir)/%.o,$(wildcard tools/replay/*.c))
+replay-bin := $(outdir)/tools/replay/hakmem-replay
 replay-cflags := -std=gnu11 $(CFLAGS) -pthread -Wall -Wextra $(conf-include) -Iinclude \
 	-Icore -Itools/replay
+tools: $(replay-bin)
 
 $(outdir)/tools/replay/%.o: tools/replay/%.c $(autoconf-h) Makefile
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(replay-cflags) $(depflags) -c -o $@ $<
+
+$(replay-bin): $(replay-own) $(replay-objs)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(replay-own) $(replay-objs) \
+		$(call uniq,$(libs-y))
 
 # ---------------------------------------------------------------------------
 # Tests: test/<dir>/test_<name>.c is a Check program, built as
@@ -424,20 +434,22 @@ $(outdir)/test/%: test/%.cc $(test-lib) $(outdir)/libhakmem.so $(outdir)/$(sonam
 		-L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
 		-Wl,-rpath,$(abspath $(outdir)) $(CHECK_LIBS)
 
-# test/replay/ links the trace reader and the trace writer of the tests.
+# test/replay/ links the trace reader and the trace writer of the tests,
+# and runs hakmem-replay, whose path it is given.
 replay-test-objs := $(outdir)/tools/replay/trace.o $(outdir)/test/replay/tracegen.o
 $(outdir)/test/replay/tracegen.o: test/replay/tracegen.c $(autoconf-h) Makefile
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(test-cflags) -Itools/replay $(depflags) -c -o $@ $<
 
-$(outdir)/test/replay/%: test/replay/%.c $(replay-test-objs) $(test-lib) \
+$(outdir)/test/replay/%: test/replay/%.c $(replay-test-objs) $(test-lib) $(replay-bin) \
 		$(outdir)/libhakmem.so $(outdir)/$(soname) $(autoconf-h)
 	$(need-check)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(test-cflags) -Itools/replay $(depflags) -o $@ $< $(replay-test-objs) \
-		$(test-lib) -L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
+	$(Q)$(CC) $(test-cflags) -Itools/replay -DREPLAY_BIN='"$(abspath $(replay-bin))"' \
+		$(depflags) -o $@ $< $(replay-test-objs) $(test-lib) \
+		-L$(outdir) -Wl,--no-as-needed -lhakmem -Wl,--as-needed \
 		-Wl,-rpath,$(abspath $(outdir)) $(CHECK_LIBS)
 
 $(outdir)/test/%.preload: test/%.c $(test-lib) $(autoconf-h)
@@ -697,7 +709,8 @@ help:
 	@echo 'Building (into $(outdir)/):'
 	@echo '  all                - libhakmem.so, libhakmem.a and the tools (default)'
 	@echo '  libs               - libhakmem.so and libhakmem.a only'
-	@echo '  tools              - tools/*.c (benchmarks; not linked with hakmem)'
+	@echo '  tools              - tools/*.c (benchmarks; not linked with hakmem) and'
+	@echo '                       tools/replay/hakmem-replay (docs/replay.md)'
 	@echo '  tests              - build the test programs without running them'
 	@echo '  options-doc        - rewrite the option tables of docs/options.md'
 	@echo '  fuzzers            - build the libFuzzer targets of test/fuzz/ (CC=clang)'

@@ -61,6 +61,7 @@ void hak_backend_init(void)
  * move it by hand (hak_clock_set_fake), as jemalloc's unit tests do, so
  * that everything that ages (the policy's events and decisions, the
  * fronts' sweeps, decay) runs the same way every time; 0 is the real one.
+ * The trace replay (tools/replay/) drives it from the trace's times.
  */
 static _Atomic uint64_t fake_ns;
 

@@ -93,7 +93,8 @@ void hak_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
 /* Milliseconds from a monotonic coarse clock, nanoseconds from a fine one (slow paths only). */
 uint64_t hak_now_ms(void);
 uint64_t hak_now_ns(void);
-/* Tests: stop the clock at @ns, moved only by the next call; 0: the real clock again. */
+/* Tests and the trace replay: stop the clock at @ns, moved only by the next
+ * call; 0: the real clock again. */
 void hak_clock_set_fake(uint64_t ns);
 
 #endif /* HAK_INTERNAL_H */
