@@ -105,23 +105,17 @@ static char *slurp(const char *path)
 }
 
 /*
- * Run hakmem-replay with @args (NULL-terminated), @env_set ("NAME=VALUE"
- * or NULL) added to the environment; its exit status, its output in out
- * and errs.
+ * Run @argv (@argv[0] found on PATH), @env_set ("NAME=VALUE" or NULL)
+ * added to the environment; its exit status, its output in out and errs.
  */
-static int run_env(const char *env_set, const char *const *args)
+static int run_argv(const char *env_set, const char *const *argv)
 {
-	const char *argv[32] = { REPLAY_BIN };
 	char opath[300], epath[300];
-	int n = 1, status;
+	int status;
 	pid_t pid;
 
 	snprintf(opath, sizeof(opath), "%s/out", dir);
 	snprintf(epath, sizeof(epath), "%s/err", dir);
-
-	while (*args && n < 31)
-		argv[n++] = *args++;
-	argv[n] = NULL;
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (!pid) {
@@ -132,17 +126,29 @@ static int run_env(const char *env_set, const char *const *args)
 			_exit(127);
 		if (env_set)
 			putenv((char *)env_set);
-		execv(REPLAY_BIN, (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	status = wait_child(pid);
-	ck_assert_msg(status >= 0 && WIFEXITED(status), "hakmem-replay did not exit (status %d)",
+	ck_assert_msg(status >= 0 && WIFEXITED(status), "%s did not exit (status %d)", argv[0],
 		      status);
 	free(out);
 	free(errs);
 	out = slurp(opath);
 	errs = slurp(epath);
 	return WEXITSTATUS(status);
+}
+
+/* hakmem-replay with @args (NULL-terminated), as run_argv(). */
+static int run_env(const char *env_set, const char *const *args)
+{
+	const char *argv[32] = { REPLAY_BIN };
+	int n = 1;
+
+	while (*args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return run_argv(env_set, argv);
 }
 
 #define run(...) run_env(NULL, (const char *const[]){ __VA_ARGS__, NULL })
@@ -445,6 +451,54 @@ START_TEST(cost_constants)
 }
 END_TEST
 
+/* ---- the front end ---- */
+
+static const char *srcdir(void)
+{
+	const char *dir = getenv("HAKMEM_SRCDIR");
+
+	return dir && *dir ? dir : ".";
+}
+
+#define run_front(...) run_argv(NULL, (const char *const[]){ "python3", script, \
+	"--engine", REPLAY_BIN, __VA_ARGS__, NULL })
+
+/*
+ * tools/hakmem-replay: a sweep prints a row for the shipped settings and
+ * one for each value, the same rows every time, and --suggest writes a
+ * profile the engine loads.
+ */
+START_TEST(front_end_sweep_suggest)
+{
+	char script[512], *first, *yaml;
+
+	snprintf(script, sizeof(script), "%s/tools/hakmem-replay", srcdir());
+	write_workload("t", 2, 400);
+	ck_assert_msg(run_front("--sweep", "purge.delay_ms=0,50,1000", "--suggest", in_dir("p.yaml"),
+				in_dir("t")) == 0, "%s", errs);
+	ck_assert_msg(strstr(out, "default\n"), "%s", out);
+	ck_assert_msg(strstr(out, " purge.delay_ms=0 "), "%s", out);
+	ck_assert_msg(strstr(out, " purge.delay_ms=1000 "), "%s", out);
+	ck_assert_msg(strstr(out, "\n* "), "no row on the Pareto front:\n%s", out);
+	ck_assert_msg(strstr(out, "suggested: policy="), "%s", out);
+	first = strdup(out);
+	ck_assert_int_eq(run_front("--sweep", "purge.delay_ms=0,50,1000", "--suggest",
+				   in_dir("p.yaml"), in_dir("t")), 0);
+	ck_assert_str_eq(first, out);
+	free(first);
+	yaml = slurp(in_dir("p.yaml"));
+	ck_assert_msg(strstr(yaml, "\npolicy: "), "%s", yaml);
+#ifdef CONFIG_HAKMEM_YAML
+	ck_assert_msg(run("--profile", in_dir("p.yaml"), in_dir("t")) == 0, "%s", errs);
+#endif
+	free(yaml);
+	/* Without a sweep it is the engine. */
+	ck_assert_int_eq(run_front("--json", in_dir("t")), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"hakmem_replay\": 1"));
+	ck_assert_int_eq(run_front("--sweep", "purge.delay_ms", in_dir("t")), 2);
+}
+END_TEST
+
 static Suite *replay_suite(void)
 {
 	Suite *s = suite_create("replay");
@@ -458,6 +512,8 @@ static Suite *replay_suite(void)
 		       cost_constants);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tc = add_tcase(s, "bad input", 60, bad_trace_one_line, bad_options, cut_trace_replays);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = add_tcase(s, "front end", 120, front_end_sweep_suggest);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	return s;
 }
