@@ -354,7 +354,7 @@ preload-bins := $(addsuffix .preload,$(addprefix $(outdir)/test/,$(preload-tests
 # without it skips them.  test_cross_thread runs in both: STRESS_API=native
 # sends its work through hak_*() instead.
 libc-tests := api/test_aligned api/test_cxx api/test_glibc_extras api/test_hardened \
-	api/test_libc_contract api/test_native_api api/test_startup stress/test_fork \
+	api/test_libc_contract api/test_native_api api/test_startup api/test_trace stress/test_fork \
 	stress/test_large_policies \
 	stress/test_limits stress/test_rss_purge stress/test_stats_dump stress/test_thread_churn
 ifneq ($(CONFIG_HAKMEM_FRONTEND_LIBC),y)

@@ -3,6 +3,11 @@
  * core/alloc.c - zeroed, aligned and resized allocation over the fast
  * paths.  Errors: NULL with errno ENOMEM (or EINVAL for an alignment
  * that is not a power of two); a failed resize leaves the block intact.
+ *
+ * The trace (trace.h) is recorded here, where the program's requests come
+ * in: the fast paths' slow halves record the blocks they hand out and
+ * take back, and calloc, aligned allocations and realloc hold those and
+ * make one record each of their own.
  */
 #include <errno.h>
 #include <string.h>
@@ -12,17 +17,54 @@
 #include "stats.h"
 #include "pageheap.h"
 #include "bigcache.h"
+#include "trace.h"
+
+/* Whether the trace follows block @p: every large one, and the sampled small ones. */
+static bool traced(const void *p, unsigned *flags)
+{
+	struct hak_large_hdr *lh;
+	struct hak_slab *s;
+
+	switch (hak_ptr_kind(p, &s, &lh)) {
+	case HAK_PTR_SMALL:
+		*flags |= HAK_TRF_SMALL;
+		return hak_slab_sampled(s);
+	case HAK_PTR_LARGE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Record @p, handed out for @size bytes (with the canary's), if the trace follows it. */
+static void trace_alloc(void *p, size_t size, size_t align, const void *site, unsigned flags)
+{
+	if (p && traced(p, &flags))
+		hak_trace_record(&(struct hak_trace_ev){ .addr = p, .size = size - HAK_CANARY_SIZE,
+							 .align = align, .site = site,
+							 .flags = flags });
+}
 
 void *hak_alloc_small_slow(size_t size, const void *site)
 {
+	void *p;
+
 	hak_init();
-	return hak_small_alloc_slow(size, site);
+	p = hak_small_alloc_slow(size, site);
+	if (hak_tracing())
+		trace_alloc(p, size, 0, site, 0);
+	return p;
 }
 
 void *hak_alloc_large(size_t size, size_t align, const void *site)
 {
+	void *p;
+
 	hak_init();
-	return hak_large_alloc(size, align, site);
+	p = hak_large_alloc(size, align, site);
+	if (hak_tracing())
+		trace_alloc(p, size, align, site, 0);
+	return p;
 }
 
 /* The hardened build's hook for blocks that do not come from hak_alloc(). */
@@ -40,7 +82,14 @@ void *hak_alloc_zeroed(size_t nmemb, size_t size, const void *site)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = hak_alloc(total, site);
+	if (hak_tracing()) {
+		hak_trace_hold();
+		p = hak_alloc(total, site);
+		hak_trace_unhold();
+		trace_alloc(p, total + HAK_CANARY_SIZE, 0, site, HAK_TRF_ZERO);
+	} else {
+		p = hak_alloc(total, site);
+	}
 	if (!p)
 		return NULL;
 	if (total <= HAK_SMALL_MAX)
@@ -50,12 +99,8 @@ void *hak_alloc_zeroed(size_t nmemb, size_t size, const void *site)
 	return p;
 }
 
-void *hak_alloc_aligned(size_t align, size_t size, const void *site)
+static void *alloc_aligned(size_t align, size_t size, const void *site)
 {
-	if (!align || (align & (align - 1))) {
-		errno = EINVAL;
-		return NULL;
-	}
 	if (align <= HAK_MIN_ALIGN)
 		return hak_alloc(size, site);
 	hak_init();
@@ -70,6 +115,23 @@ void *hak_alloc_aligned(size_t align, size_t size, const void *site)
 			return hak_harden_hook(hak_small_alloc(hak_class_size[cls], site), site);
 	}
 	return hak_harden_hook(hak_alloc_large(size, align, site), site);
+}
+
+void *hak_alloc_aligned(size_t align, size_t size, const void *site)
+{
+	void *p;
+
+	if (!align || (align & (align - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!hak_tracing())
+		return alloc_aligned(align, size, site);
+	hak_trace_hold();
+	p = alloc_aligned(align, size, site);
+	hak_trace_unhold();
+	trace_alloc(p, size + HAK_CANARY_SIZE, align, site, 0);
+	return p;
 }
 
 /* The usable size of block @p, which @fn was given: a bad pointer stops here. */
@@ -95,7 +157,8 @@ static size_t usable_of(const char *fn, const void *p)
 	return hak_large_size(lh) - HAK_CANARY_SIZE;
 }
 
-void *hak_resize(void *p, size_t size, const void *site)
+/* realloc; *@t (when not NULL) the time between a move's two halves. */
+static void *resize(void *p, size_t size, const void *site, uint64_t *t)
 {
 	struct hak_large_hdr *lh;
 	struct hak_slab *s;
@@ -140,8 +203,41 @@ void *hak_resize(void *p, size_t size, const void *site)
 	if (large)
 		hak_large_clear_probe(lh);
 	memcpy(q, p, size < have ? size : have);
+	/* After the new block is had and before the old one is back: no
+	 * other thread's record of either address can fall in between. */
+	if (t)
+		*t = hak_trace_now();
 	hak_dealloc(p, site);
 	hak_stat_add(HAK_STAT_REALLOC_MOVED, 1);
+	return q;
+}
+
+/*
+ * realloc(NULL, n) is a malloc and realloc(p, 0) a free, recorded as
+ * such; any other is one REALLOC record, or an ALLOC or a FREE when the
+ * trace follows only one of the two blocks (a small block that grew large,
+ * a large one that shrank to an unsampled small one).
+ */
+void *hak_resize(void *p, size_t size, const void *site)
+{
+	unsigned old_flags = 0, flags = 0;
+	uint64_t t = 0;
+	bool was, is;
+	void *q;
+
+	if (!hak_tracing() || !p || !size)
+		return resize(p, size, site, NULL);
+	was = traced(p, &old_flags);
+	hak_trace_hold();
+	q = resize(p, size, site, &t);
+	hak_trace_unhold();
+	if (!q)
+		return NULL;
+	is = traced(q, &flags);
+	if (was || is)
+		hak_trace_record(&(struct hak_trace_ev){ .old = was ? p : NULL, .addr = is ? q : NULL,
+							 .size = size, .site = site,
+							 .flags = flags, .time = t });
 	return q;
 }
 
@@ -156,9 +252,14 @@ void hak_free_slow(void *p, struct hak_slab *s)
 
 	switch (hak_ptr_kind_of(p, s, &s, &lh)) {
 	case HAK_PTR_SMALL:
+		/* Recorded before it is back: once it is, it may be handed out again. */
+		if (hak_tracing() && hak_slab_sampled(s))
+			hak_trace_record(&(struct hak_trace_ev){ .old = p });
 		hak_small_free_slow(p, s);
 		break;
 	case HAK_PTR_LARGE:
+		if (hak_tracing())
+			hak_trace_record(&(struct hak_trace_ev){ .old = p });
 		hak_large_free(p, lh);
 		break;
 	case HAK_PTR_NONE:

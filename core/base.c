@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * core/base.c - the floor under every other core file: messages, the
- * clock, and the backend the core runs on.  It calls nothing of hakmem's, holds no lock and never allocates,
- * so any layer may use it, from any context, even before set-up is done
+ * clock, file names from patterns, and the backend the core runs on.  It
+ * calls nothing of hakmem's, holds no lock and never allocates, so any
+ * layer may use it, from any context, even before set-up is done
  * (the backend from set-up's first step on).
  *
  * Backends register themselves (HAK_REGISTER_BACKEND); the core names
@@ -11,6 +12,7 @@
  * decorator in link order.  hak_backend_init() runs first in hak_init(),
  * single-threaded, before anything is reserved.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -89,6 +91,35 @@ uint64_t hak_now_ns(void)
 uint64_t hak_now_ms(void)
 {
 	return clock_read(CLOCK_MONOTONIC_COARSE) / 1000000;
+}
+
+/*
+ * A file name from a pattern: %p is the process id, %e the program's
+ * name, %% a percent sign; anything else is kept as it is.  So each
+ * process of a pipeline or a shell script writes a file of its own
+ * (HAKMEM_STATS_FILE=stats.%e.%p), the way core_pattern names cores.
+ */
+void hak_path_format(const char *pattern, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *c = pattern; *c && n + 1 < len; c++) {
+		int w = 0;
+
+		if (c[0] == '%' && c[1] == 'p')
+			w = snprintf(out + n, len - n, "%ld", (long)getpid());
+		else if (c[0] == '%' && c[1] == 'e')
+			w = snprintf(out + n, len - n, "%s", program_invocation_short_name);
+		else if (c[0] == '%' && c[1] == '%')
+			w = snprintf(out + n, len - n, "%%");
+		else
+			out[n++] = *c;
+		if (w) {
+			c++;
+			n += (size_t)w < len - n ? (size_t)w : len - n - 1;
+		}
+	}
+	out[n] = 0;
 }
 
 /* Messages are formatted on the stack and written with write(2): no malloc. */

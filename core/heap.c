@@ -33,9 +33,15 @@
  * and each exit also frees queued slabs that became empty, so memory does
  * not grow with thread generations.
  *
- * Locks: heap_lock (heap pool) and abandon_lock, both leaves except that
- * abandon_lock may be held while the pool lock is taken.  Fork order:
- * heap_lock, abandon_lock, pool lock.
+ * Sampled blocks (tracing): a small allocation the tracer picks as one of
+ * its sample is served from hak_heap_sampled, which no thread owns, under
+ * sampled_lock; every free of such a block is a remote push onto its slab,
+ * collected when the sampled heap next serves one of that class.
+ *
+ * Locks: heap_lock (heap pool), abandon_lock and sampled_lock, all leaves
+ * except that abandon_lock and sampled_lock may be held while the pool
+ * lock is taken.  Fork order: heap_lock, abandon_lock, sampled_lock, pool
+ * lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -47,6 +53,7 @@
 #include "stats.h"
 #include "validate.h"
 #include "policy.h"
+#include "trace.h"
 
 struct hak_slab hak_slab_empty __hak_read_mostly;
 /* Every class of the empty heap is dry, so a thread's first malloc goes slow. */
@@ -54,6 +61,8 @@ struct hak_heap hak_heap_empty __hak_read_mostly = {
 	.cur = { [0 ... HAK_NCLASS_MAX - 1] = &hak_slab_empty },
 };
 HAK_TLS struct hak_heap *hak_heap_tls = &hak_heap_empty;
+struct hak_heap hak_heap_sampled;
+static pthread_mutex_t sampled_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
 
 static pthread_mutex_t heap_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_heap *heap_pool;	/* heaps of exited threads */
@@ -627,10 +636,12 @@ void hak_heaps_lock(void)
 {
 	pthread_mutex_lock(&heap_lock);
 	pthread_mutex_lock(&abandon_lock);
+	pthread_mutex_lock(&sampled_lock);
 }
 
 void hak_heaps_unlock(void)
 {
+	pthread_mutex_unlock(&sampled_lock);
 	pthread_mutex_unlock(&abandon_lock);
 	pthread_mutex_unlock(&heap_lock);
 }
@@ -654,6 +665,52 @@ void hak_heap_init(const struct hak_heap_hooks *h)
 	} else {
 		hak_warn("cannot create the thread-exit key; heaps of exiting threads will not be reclaimed");
 	}
+}
+
+/* ---- sampled blocks ---- */
+
+/* Blocks on @s's free list: the fast path hands out as many before the next refill. */
+static size_t slab_free_blocks(struct hak_slab *s)
+{
+	char *end = hak_slab_end(s);
+	size_t unused = s->bump < end ? hak_class_index(s->cls, (size_t)(end - s->bump)) : 0;
+
+	return s->capacity - s->used - unused;
+}
+
+/*
+ * A block of class @cls from the sampled heap: the first of its slabs of
+ * that class with a free block, or a new one.  Not the general refill:
+ * these slabs are never let go (see hak_heap_sampled), and a dry one
+ * simply waits on the list for its blocks to come back.
+ */
+static void *sampled_alloc(unsigned cls)
+{
+	struct hak_heap *h = &hak_heap_sampled;
+	struct hak_slab *s;
+	void **b = NULL;
+
+	pthread_mutex_lock(&sampled_lock);
+	for (s = h->partial[cls]; s && !slab_refresh(s); s = s->next)
+		;
+	if (!s) {
+		s = hak_pool_take_slab(hak_class_units[cls], 0);
+		if (s) {
+			hak_stat_add(HAK_STAT_SLAB_NEW, 1);
+			slab_init(h, s, cls);
+			slab_extend(s);
+			list_push(&h->partial[cls], s);
+		}
+	}
+	if (s) {
+		b = s->free;
+		s->free = hak_link_get(b);
+		s->used++;
+		b[1] = NULL;
+		hak_stat_inuse_slow(s->block_size);
+	}
+	pthread_mutex_unlock(&sampled_lock);
+	return b;
 }
 
 /* ---- slow paths called from the inline fast paths ---- */
@@ -681,7 +738,14 @@ void *hak_small_alloc_slow(size_t size, const void *site)
 		heap_tick();
 	}
 
-	void **b = s->free;
+	void **b;
+
+	/* The block a trace samples comes from the sampled heap, the rest
+	 * of the refill to the fast path as usual. */
+	if (hak_trace_sampling() && hak_trace_sample(slab_free_blocks(s)) &&
+	    (b = sampled_alloc(hak_class_of(size))))
+		return b;
+	b = s->free;
 
 	s->free = hak_link_get(b);
 	s->used++;

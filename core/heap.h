@@ -76,6 +76,21 @@ extern struct hak_heap hak_heap_empty;
 extern struct hak_slab hak_slab_empty;
 extern HAK_TLS struct hak_heap *hak_heap_tls;
 
+/*
+ * The heap of the small blocks sampled for the trace (trace.h): no
+ * thread's, so that every free of one fails the fast path's owner compare
+ * and reaches the slow path, which records it.  Its slabs stay its own
+ * while they have blocks out: they are never let go, abandoned or adopted.
+ */
+extern struct hak_heap hak_heap_sampled;
+
+/* Whether a small block of slab @s (its run's head) was sampled. */
+static inline bool hak_slab_sampled(struct hak_slab *s)
+{
+	return atomic_load_explicit(&s->owner, memory_order_relaxed) ==
+	       (uintptr_t)&hak_heap_sampled;
+}
+
 void *hak_small_alloc_slow(size_t size, const void *site) HAK_SLOWPATH;
 /* Free small block @p of slab @s, whoever owns @s. */
 void hak_small_free_slow(void *p, struct hak_slab *s) HAK_SLOWPATH;

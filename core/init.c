@@ -10,12 +10,13 @@
  * racing with the initialiser waits for it.
  *
  * Fork: the prepare handler takes every hakmem lock (policy, heap pool,
- * abandoned slabs, superslab pool, BigCache fronts, page heap, in that
- * order) so the child inherits them in a consistent state; both sides then
- * release them.  A single-threaded process skips this (see fork_prepare).
- * Threads other than the forking one do not exist in the child: their
- * heaps' blocks stay valid and can be freed there (as remote frees), their
- * memory is not reused; the blocks their BigCache fronts held go back.
+ * abandoned slabs, sampled slabs, superslab pool, BigCache fronts, page
+ * heap, trace flush, in that order) so the child inherits them in a
+ * consistent state; both sides then release them.  A single-threaded
+ * process skips this (see fork_prepare).  Threads other than the forking
+ * one do not exist in the child: their heaps' blocks stay valid and can be
+ * freed there (as remote frees), their memory is not reused; the blocks
+ * their BigCache fronts held go back.  The child is not traced.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,6 +36,7 @@
 #include "pageheap.h"
 #include "large.h"
 #include "bigcache.h"
+#include "trace.h"
 
 _Atomic int hak_init_state __hak_read_mostly;
 
@@ -56,12 +58,14 @@ static void fork_prepare(void)
 	hak_pool_lock();
 	hak_bc_lock();
 	hak_ph_lock();
+	hak_trace_lock();
 }
 
 static void fork_release(void)
 {
 	if (!fork_locked)
 		return;
+	hak_trace_unlock();
 	hak_ph_unlock();
 	hak_bc_unlock();
 	hak_pool_unlock();
@@ -71,6 +75,7 @@ static void fork_release(void)
 
 static void fork_child(void)
 {
+	hak_trace_fork_child();
 	if (!fork_locked)
 		return;
 	fork_release();
@@ -118,9 +123,12 @@ void hak_init_slow(void)
 			 "(CONFIG_HAKMEM_BACKEND_FAULT); ignored");
 	hak_policy_init();
 	hak_stats_init();
+	hak_trace_init();
 }
 
+/* Threads of hakmem's own start here, once the C library is set up. */
 __attribute__((constructor)) static void hak_constructor(void)
 {
 	hak_init();
+	hak_trace_start();
 }

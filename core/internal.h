@@ -93,6 +93,8 @@ void hak_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
 /* Milliseconds from a monotonic coarse clock, nanoseconds from a fine one (slow paths only). */
 uint64_t hak_now_ms(void);
 uint64_t hak_now_ns(void);
+/* @pattern with %p (process id), %e (program name) and %% replaced, into @out. */
+void hak_path_format(const char *pattern, char *out, size_t len);
 /* Tests and the trace replay: stop the clock at @ns, moved only by the next
  * call; 0: the real clock again. */
 void hak_clock_set_fake(uint64_t ns);

@@ -224,6 +224,7 @@ static const char *type_name(enum hak_opt_type t)
 	case HAK_OPT_SIZE_LIST: return "a list of sizes";
 	case HAK_OPT_INT_LIST: return "a list of integers";
 	case HAK_OPT_CHOICE: return "one of the listed words";
+	case HAK_OPT_STRING: return "text";
 	}
 	return "?";
 }
@@ -406,8 +407,12 @@ static int set_policy(const char *s, const char *where, const char *key)
 #define OPT_SET_INT(field) hak_opts.field = v->i
 #define OPT_SET_SIZE(field) hak_opts.field = v->size
 #define OPT_SET_CHOICE(field) (void)0	/* set_policy(), and the stats words */
+#define OPT_SET_STRING(field) hak_opts.field = strings[o]
 #define OPT_SET(id, key, env, type, ctype, field, ...) \
 	case OPT_##id: OPT_SET_##type(field); break;
+
+/* The values of STRING options, kept here whatever their source did with its copy. */
+static char strings[NR_CORE_OPTS][HAK_OPT_STRING_MAX];
 
 static int set_core(enum core_opt o, const struct hak_param_value *v)
 {
@@ -440,6 +445,21 @@ static void row_range(const struct row_ref *r, double *min, double *max)
 	*max = r->core ? r->core->max : r->param->max;
 }
 
+static int set_string(const struct opt_row *row, const char *value, const char *where,
+		      const char *key)
+{
+	enum core_opt o = (enum core_opt)(row - core_options);
+
+	value = skip_space(value);
+	if (strlen(value) >= HAK_OPT_STRING_MAX)
+		return key_error(-EINVAL, where, key, "longer than %d bytes", HAK_OPT_STRING_MAX - 1);
+	if (o == OPT_TRACE && *value && !IS_ENABLED(CONFIG_HAKMEM_TRACE))
+		return key_error(-EINVAL, where, key,
+				 "tracing is not compiled into this build (CONFIG_HAKMEM_TRACE)");
+	strcpy(strings[o], value);
+	return set_core(o, NULL);
+}
+
 int hak_option_set(const char *key, const char *value, const char *where)
 {
 	struct hak_param_value v = { 0 };
@@ -468,6 +488,8 @@ int hak_option_set(const char *key, const char *value, const char *where)
 		}
 		return key_error(-EINVAL, where, key,
 				 "'%s' is not one of: none, summary, json (or 0, 1)", value);
+	case HAK_OPT_STRING:
+		return set_string(r.core, value, where, key);
 	case HAK_OPT_SIZE_LIST:
 	case HAK_OPT_INT_LIST: {
 		char buf[256];

@@ -31,12 +31,19 @@ enum hak_opt_type {
 	HAK_OPT_SIZE_LIST = HAK_PARAM_SIZE_LIST,
 	HAK_OPT_INT_LIST = HAK_PARAM_INT_LIST,
 	HAK_OPT_CHOICE,		/* one word out of a fixed set */
+	HAK_OPT_STRING,		/* text kept as it is (a file name) */
 };
+
+/* The longest value a STRING option keeps, with its NUL. */
+#define HAK_OPT_STRING_MAX 1024
 
 #define HAK_MAX_POLICIES 8
 #define HAK_MAX_POLICY_PARAMS 16
 
 enum hak_stats_mode { HAK_STATS_NONE, HAK_STATS_SUMMARY, HAK_STATS_JSON };
+
+/* trace.sample's default (docs/trace.md measures what it costs). */
+#define HAK_TRACE_SAMPLE_DEFAULT 1000
 
 /*
  * The core options, one row each, the only place an option is written:
@@ -75,7 +82,13 @@ enum hak_stats_mode { HAK_STATS_NONE, HAK_STATS_SUMMARY, HAK_STATS_JSON };
 	  "where the backend has them; 0: never") \
 	X(BREAK_EVEN, "pageheap.break_even_ms", "HAKMEM_PAGEHEAP_BREAK_EVEN_MS", INT, unsigned, \
 	  break_even_ms, CONFIG_HAKMEM_PURGE_DELAY_MS, 0, 3600000, "learning policies: keeping " \
-	  "freed memory this long costs as much as faulting it in again after it went back")
+	  "freed memory this long costs as much as faulting it in again after it went back") \
+	X(TRACE, "trace", "HAKMEM_TRACE", STRING, const char *, trace, "", 0, 0, \
+	  "record the program's allocations to this file (%p: the process id, %e: the " \
+	  "program's name); needs CONFIG_HAKMEM_TRACE (docs/trace.md)") \
+	X(TRACE_SAMPLE, "trace.sample", "HAKMEM_TRACE_SAMPLE", INT, unsigned, trace_sample, \
+	  HAK_TRACE_SAMPLE_DEFAULT, 0, 1000000000, "a trace records every large block and about " \
+	  "one small block in this many (and its free); 0: no small blocks")
 
 /* A row's default as a number (0 for a CHOICE) and as a word (NULL unless a CHOICE). */
 #define HAK_OPT_DEF_NUM(def) _Generic((def), char *: 0, default: (def))

@@ -520,35 +520,6 @@ int hak_stats_dump_fd(int fd, const char *format)
 	return 0;
 }
 
-/*
- * A statistics file name from a pattern: %p is the process id, %e the
- * program's name, %% a percent sign; anything else is kept as it is.  So
- * each process of a pipeline or a shell script writes a file of its own
- * (HAKMEM_STATS_FILE=stats.%e.%p), the way core_pattern names cores.
- */
-static void stats_path(const char *pattern, char *out, size_t len)
-{
-	size_t n = 0;
-
-	for (const char *c = pattern; *c && n + 1 < len; c++) {
-		int w = 0;
-
-		if (c[0] == '%' && c[1] == 'p')
-			w = snprintf(out + n, len - n, "%ld", (long)getpid());
-		else if (c[0] == '%' && c[1] == 'e')
-			w = snprintf(out + n, len - n, "%s", program_invocation_short_name);
-		else if (c[0] == '%' && c[1] == '%')
-			w = snprintf(out + n, len - n, "%%");
-		else
-			out[n++] = *c;
-		if (w) {
-			c++;
-			n += (size_t)w < len - n ? (size_t)w : len - n - 1;
-		}
-	}
-	out[n] = 0;
-}
-
 /* When counting began, by the clock that stamps files (a coarse one). */
 static struct timespec start_real;
 
@@ -565,7 +536,7 @@ static int stats_open(const char *pattern, char *path, size_t len, bool empty, b
 	int fd;
 
 	*kept = false;
-	stats_path(pattern, path, len);
+	hak_path_format(pattern, path, len);
 	if (!empty)
 		return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);

@@ -13,8 +13,9 @@ set -eu
 
 objdir=${1:?usage: check-layers.sh OBJDIR (a build directory)}
 
-# Bottom first.  validate is built only with CONFIG_HAKMEM_DEBUG_VALIDATE.
-FLOORS="base options stats sizeclass harden pagemap superslab validate pageheap heap
+# Bottom first.  validate is built only with CONFIG_HAKMEM_DEBUG_VALIDATE,
+# trace only with CONFIG_HAKMEM_TRACE.
+FLOORS="base options stats trace sizeclass harden pagemap superslab validate pageheap heap
 	policy bigcache large report blockcheck init alloc"
 
 [ -d "$objdir/core" ] || {

@@ -23,6 +23,7 @@ static const char *const type_word[] = {
 	[HAK_OPT_BOOL] = "bool", [HAK_OPT_INT] = "integer", [HAK_OPT_SIZE] = "size",
 	[HAK_OPT_FLOAT] = "number", [HAK_OPT_SIZE_LIST] = "size list",
 	[HAK_OPT_INT_LIST] = "integer list", [HAK_OPT_CHOICE] = "word",
+	[HAK_OPT_STRING] = "text",
 };
 
 /* @v, written @src in the source, as the table shows it. */
@@ -58,7 +59,8 @@ static void row(const char *key, const char *env, int type, const char *def, con
 {
 	if (form == TABLE) {
 		printf("| `%s` | `%s` | %s | %s%s%s | %s | %s |\n", key, env, type_word[type],
-		       def[0] == '`' ? "" : "`", def, def[0] == '`' ? "" : "`", range, help);
+		       strchr("`(", def[0]) ? "" : "`", def, strchr("`(", def[0]) ? "" : "`", range,
+		       help);
 		return;
 	}
 	if (form == MAN_ENV)
@@ -81,13 +83,13 @@ static void core_row(const char *key, const char *env, int type, const char *def
 {
 	char d[64], lo[64], hi[64], range[160] = "";
 
-	if (type != HAK_OPT_CHOICE && type != HAK_OPT_BOOL)
+	if (type != HAK_OPT_CHOICE && type != HAK_OPT_BOOL && type != HAK_OPT_STRING)
 		snprintf(range, sizeof(range), "%s to %s", value(lo, sizeof(lo), type, min_src, min),
 			 value(hi, sizeof(hi), type, max_src, max));
 	if (type == HAK_OPT_BOOL)
 		word = def ? "true" : "false";
 	if (word && strncmp(def_src, "CONFIG_", 7))
-		snprintf(d, sizeof(d), "%s", word);
+		snprintf(d, sizeof(d), "%s", *word ? word : "(unset)");
 	else
 		value(d, sizeof(d), type, def_src, def);
 	row(key, env, type, d, range, help);

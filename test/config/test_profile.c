@@ -1777,7 +1777,7 @@ START_TEST(option_keys)
 	static const char *const present[] = {
 		"policy", "strict", "stats", "seed", "purge.delay_ms", "large.span_max",
 		"policy.epoch", "policy.sites", "pageheap.max_dirty", "pageheap.huge_pages",
-		"pageheap.break_even_ms",
+		"pageheap.break_even_ms", "trace", "trace.sample",
 	};
 	static const char *const policy_keys[] = {
 		"fixed.map_min", "fixed.cache_max", "elo.candidates", "elo.k", "elo.window_ms",
@@ -1881,6 +1881,30 @@ START_TEST(option_stats_choices)
 }
 END_TEST
 
+/* A text option keeps its text, spaces before it aside; a build without tracing refuses it. */
+START_TEST(option_trace_text)
+{
+	static char long_text[HAK_OPT_STRING_MAX + 1];
+	const char *kept = hak_opts.trace;
+
+	if (IS_ENABLED(CONFIG_HAKMEM_TRACE)) {
+		ck_assert_int_eq(set("trace", "  /some dir/t.%p "), 0);
+		expect_lines(0);
+		ck_assert_str_eq(hak_opts.trace, "/some dir/t.%p ");
+	} else {
+		ck_assert_int_eq(set("trace", "/some dir/t"), -EINVAL);
+		expect_lines(1);
+		check_line(0, "test", 0, "trace", "CONFIG_HAKMEM_TRACE", NULL);
+		ck_assert_ptr_eq(hak_opts.trace, kept);
+	}
+	memset(long_text, 'a', HAK_OPT_STRING_MAX);
+	ck_assert_int_eq(set("trace", long_text), -EINVAL);
+	expect_lines(1);
+	check_line(0, "test", 0, "trace", "longer than", NULL);
+	hak_opts.trace = kept;
+}
+END_TEST
+
 START_TEST(option_bools)
 {
 	static const char *const yes[] = { "true", "yes", "on", "1", "TRUE" };
@@ -1972,7 +1996,7 @@ static Suite *profile_suite(void)
 	fixed(add_tcase(s, "options", 0, option_sizes, option_ranges, option_integers,
 			option_int_list, option_int_list_items, option_int_list_order_message,
 			option_list_shapes, option_keys, option_defaults_are_valid,
-			options_documented, option_stats_choices, option_bools));
+			options_documented, option_stats_choices, option_trace_text, option_bools));
 	return s;
 }
 

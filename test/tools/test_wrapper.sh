@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# test_wrapper.sh LIB - statistics that always arrive, and HAKMEM_OPTIONS.
+# test_wrapper.sh LIB - statistics that always arrive, traces, and
+# HAKMEM_OPTIONS.
 #
 # Under LIB (libhakmem.so): tools/hakmem --stats on a program that closes
 # stderr before it exits (ls) and on a shell whose child runs under hakmem
 # too (one summary each, labelled by pid and program, and the program's
-# exit status kept); HAKMEM_STATS_FILE patterns (%p, %e, %%); the file in
+# exit status kept); tools/hakmem --trace (the parent's file and its
+# child's); HAKMEM_STATS_FILE patterns (%p, %e, %%); the file in
 # $TMPDIR a dump falls back on when stderr is closed; HAKMEM_OPTIONS
 # (values, list items, precedence between the sources, one line per bad
 # item, strict mode).
@@ -23,7 +25,7 @@ wrapper=$here/../../tools/hakmem
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-wrapper-test.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
 export LC_ALL=C
-unset HAKMEM_STATS HAKMEM_STATS_FILE HAKMEM_OPTIONS HAKMEM_POLICY HAKMEM_PROFILE HAKMEM_STRICT
+unset HAKMEM_STATS HAKMEM_STATS_FILE HAKMEM_TRACE HAKMEM_TRACE_SAMPLE HAKMEM_OPTIONS HAKMEM_POLICY HAKMEM_PROFILE HAKMEM_STRICT
 
 source "$here/lib.sh"
 
@@ -80,6 +82,24 @@ elif [[ -x /usr/bin/time ]]; then
 else
 	echo "skip a process that allocated nothing says so (no /usr/bin/time)"
 fi
+
+# ---- tools/hakmem --trace ----
+
+rc=0
+(cd "$tmp" && "$wrapper" --lib "$lib" --trace t.trace -- bash -c 'ls / >/dev/null; exit 3') \
+	>"$tmp/out" 2>"$tmp/err" || rc=$?
+if grep -q "tracing is not compiled into this build" "$tmp/err"; then
+	echo "skip tools/hakmem --trace (no tracing in this build)"
+else
+	check "--trace FILE: a trace at FILE, relative to where the wrapper ran" \
+		eval '[[ $(head -c 8 "$tmp/t.trace") == HAKTRACE ]]'
+	check "--trace FILE: a child writes FILE.PID" \
+		eval '[[ $(head -c 8 "$(ls "$tmp"/t.trace.[0-9]* | head -n1)") == HAKTRACE ]]'
+	check "--trace: the program's exit status is the wrapper's" test "$rc" -eq 3
+fi
+rc=0
+"$wrapper" --lib "$lib" --trace >"$tmp/out" 2>"$tmp/err" || rc=$?
+check "--trace without a FILE" eval '[[ $rc -eq 2 ]] && grep -q -- "--trace needs a FILE" "$tmp/err"'
 
 # ---- HAKMEM_STATS_FILE and the fallback ----
 
