@@ -51,8 +51,8 @@ void *hak_alloc_small_slow(size_t size, const void *site)
 
 	hak_init();
 	p = hak_small_alloc_slow(size, site);
-	if (hak_tracing())
-		trace_alloc(p, size, 0, site, 0);
+	if (hak_tracing() && p && hak_block_sampled(p))
+		trace_alloc(p, size, 0, site, HAK_TRF_SMALL);
 	return p;
 }
 
@@ -158,7 +158,8 @@ static size_t usable_of(const char *fn, const void *p)
 }
 
 /* realloc; *@t (when not NULL) the time between a move's two halves. */
-static void *resize(void *p, size_t size, const void *site, uint64_t *t)
+static inline __attribute__((always_inline)) void *resize(void *p, size_t size,
+							   const void *site, uint64_t *t)
 {
 	struct hak_large_hdr *lh;
 	struct hak_slab *s;
@@ -218,15 +219,22 @@ static void *resize(void *p, size_t size, const void *site, uint64_t *t)
  * trace follows only one of the two blocks (a small block that grew large,
  * a large one that shrank to an unsampled small one).
  */
+static void *resize_traced(void *p, size_t size, const void *site) HAK_SLOWPATH;
+
 void *hak_resize(void *p, size_t size, const void *site)
+{
+	if (hak_tracing() && p && size)
+		return resize_traced(p, size, site);
+	return resize(p, size, site, NULL);
+}
+
+static void *resize_traced(void *p, size_t size, const void *site)
 {
 	unsigned old_flags = 0, flags = 0;
 	uint64_t t = 0;
 	bool was, is;
 	void *q;
 
-	if (!hak_tracing() || !p || !size)
-		return resize(p, size, site, NULL);
 	was = traced(p, &old_flags);
 	hak_trace_hold();
 	q = resize(p, size, site, &t);

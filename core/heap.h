@@ -91,6 +91,16 @@ static inline bool hak_slab_sampled(struct hak_slab *s)
 	       (uintptr_t)&hak_heap_sampled;
 }
 
+/* Whether small block @p, just handed out, was sampled. */
+static inline bool hak_block_sampled(const void *p)
+{
+	struct hak_slab *s = hak_slab_of(p);
+
+	if (atomic_load_explicit(&s->owner, memory_order_relaxed) == HAK_OWNER_TAIL)
+		s -= s->span;
+	return hak_slab_sampled(s);
+}
+
 void *hak_small_alloc_slow(size_t size, const void *site) HAK_SLOWPATH;
 /* Free small block @p of slab @s, whoever owns @s. */
 void hak_small_free_slow(void *p, struct hak_slab *s) HAK_SLOWPATH;

@@ -112,28 +112,42 @@ static void ring_read(const struct ring *r, uint64_t at, void *out, size_t n)
 	memcpy((char *)out + first, r->data, n - first);
 }
 
-/* Append @rec of @n bytes (a multiple of 8) to the calling thread's ring @r. */
-static void ring_put(struct ring *r, const void *rec, size_t n)
+/* A LOST record with what @r dropped, at @head; where the next record goes. */
+static uint64_t ring_put_lost(struct ring *r, uint64_t head)
+{
+	struct hak_trace_lost l = {
+		.rec = { .type = HAK_TR_LOST, .size = sizeof(l), .thread = r->thread },
+		.time_ns = hak_trace_now(), .records = r->lost,
+	};
+
+	ring_copy(r, head, &l, sizeof(l));
+	r->lost = 0;
+	return head + sizeof(l);
+}
+
+/*
+ * Append @rec of @n bytes (a multiple of 8) to the calling thread's ring
+ * @r.  Inline, so that each caller's copy is of a constant size.
+ */
+static inline __attribute__((always_inline)) void ring_put(struct ring *r, const void *rec,
+							   size_t n)
 {
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-	size_t lost = r->lost ? sizeof(struct hak_trace_lost) : 0;
+	size_t off = (size_t)(head & (RING_SIZE - 1));
 
-	if (RING_SIZE - (head - tail) < n + lost) {
+	if (hak_unlikely(RING_SIZE - (head - tail) < n + (r->lost ? sizeof(struct hak_trace_lost) : 0))) {
 		r->lost++;
 		return;
 	}
-	if (lost) {
-		struct hak_trace_lost l = {
-			.rec = { .type = HAK_TR_LOST, .size = sizeof(l), .thread = r->thread },
-			.time_ns = hak_trace_now(), .records = r->lost,
-		};
-
-		ring_copy(r, head, &l, sizeof(l));
-		head += sizeof(l);
-		r->lost = 0;
+	if (hak_unlikely(r->lost)) {
+		head = ring_put_lost(r, head);
+		off = (size_t)(head & (RING_SIZE - 1));
 	}
-	ring_copy(r, head, rec, n);
+	if (hak_likely(off + n <= RING_SIZE))
+		memcpy(r->data + off, rec, n);
+	else
+		ring_copy(r, head, rec, n);
 	atomic_store_explicit(&r->head, head + n, memory_order_release);
 }
 
@@ -358,15 +372,27 @@ static void maps_scan(void)
 /* Modules for every site of the records in [@from, @to) of @r, before they are written. */
 static void modules_cover(const struct ring *r, uint64_t from, uint64_t to)
 {
-	while (from < to) {
-		struct hak_trace_alloc a;
+	static uint64_t last_base, last_end;	/* the module of the last site looked up */
+
+	while (from < to && !maps_read) {
 		struct hak_trace_rec rec;
+		uint64_t site;
+		const struct module *m;
 
 		ring_read(r, from, &rec, sizeof(rec));
-		if ((rec.type == HAK_TR_ALLOC || rec.type == HAK_TR_REALLOC) && !maps_read) {
-			ring_read(r, from, &a, sizeof(a));
-			if (a.site && !module_find(a.site))
-				maps_scan();
+		if (rec.type == HAK_TR_ALLOC || rec.type == HAK_TR_REALLOC) {
+			ring_read(r, from + offsetof(struct hak_trace_alloc, site), &site,
+				  sizeof(site));
+			if (site && (site < last_base || site >= last_end)) {
+				m = module_find(site);
+				if (m) {
+					last_base = m->base;
+					last_end = m->end;
+				} else {
+					maps_scan();
+					last_base = last_end = 0;
+				}
+			}
 		}
 		from += rec.size;
 	}
@@ -466,6 +492,17 @@ static void trace_close(void)
 		if (r)
 			ring_put_thread(r, HAK_TRF_EXIT);
 		flush_all();
+		/* What rings dropped and no later record of theirs told. */
+		for (r = atomic_load_explicit(&rings_all, memory_order_acquire); r; r = r->next) {
+			struct hak_trace_lost l = {
+				.rec = { .type = HAK_TR_LOST, .size = sizeof(l), .thread = r->thread },
+				.time_ns = hak_trace_now(), .records = r->lost,
+			};
+			struct iovec iov = { .iov_base = &l, .iov_len = sizeof(l) };
+
+			if (l.records)
+				file_write(&iov, 1);
+		}
 		closed = true;
 		close(trace_fd);
 		trace_fd = -1;
@@ -478,37 +515,40 @@ static void trace_close(void)
 void hak_trace_record(const struct hak_trace_ev *ev)
 {
 	struct ring *r = my_ring;
-	union {
-		struct hak_trace_realloc re;
-		struct hak_trace_free fr;
-	} u;
-	size_t n;
+	uint64_t time;
 
 	if (hak_trace_held || !atomic_load_explicit(&hak_trace_on, memory_order_relaxed))
 		return;
-	if (!r && !(r = ring_attach()))
+	if (hak_unlikely(!r) && !(r = ring_attach()))
 		return;
-	memset(&u, 0, sizeof(u));
+	time = ev->time ? ev->time : hak_trace_now();
 	if (ev->addr) {
-		u.re.alloc.rec = (struct hak_trace_rec){
-			.type = ev->old ? HAK_TR_REALLOC : HAK_TR_ALLOC, .flags = (uint8_t)ev->flags,
-			.thread = r->thread,
+		struct hak_trace_realloc re = {
+			.alloc = {
+				.rec = { .type = ev->old ? HAK_TR_REALLOC : HAK_TR_ALLOC,
+					 .flags = (uint8_t)ev->flags, .thread = r->thread },
+				.time_ns = time, .addr = (uintptr_t)ev->addr, .size = ev->size,
+				.site = (uintptr_t)ev->site,
+				.align = (uint32_t)(ev->align < UINT32_MAX ? ev->align : UINT32_MAX),
+			},
+			.old_addr = (uintptr_t)ev->old,
 		};
-		u.re.alloc.time_ns = ev->time ? ev->time : hak_trace_now();
-		u.re.alloc.addr = (uintptr_t)ev->addr;
-		u.re.alloc.size = ev->size;
-		u.re.alloc.site = (uintptr_t)ev->site;
-		u.re.alloc.align = (uint32_t)(ev->align < UINT32_MAX ? ev->align : UINT32_MAX);
-		u.re.old_addr = (uintptr_t)ev->old;
-		n = ev->old ? sizeof(u.re) : sizeof(u.re.alloc);
+
+		if (ev->old) {
+			re.alloc.rec.size = sizeof(re);
+			ring_put(r, &re, sizeof(re));
+		} else {
+			re.alloc.rec.size = sizeof(re.alloc);
+			ring_put(r, &re.alloc, sizeof(re.alloc));
+		}
 	} else {
-		u.fr.rec = (struct hak_trace_rec){ .type = HAK_TR_FREE, .thread = r->thread };
-		u.fr.time_ns = ev->time ? ev->time : hak_trace_now();
-		u.fr.addr = (uintptr_t)ev->old;
-		n = sizeof(u.fr);
+		struct hak_trace_free fr = {
+			.rec = { .type = HAK_TR_FREE, .size = sizeof(fr), .thread = r->thread },
+			.time_ns = time, .addr = (uintptr_t)ev->old,
+		};
+
+		ring_put(r, &fr, sizeof(fr));
 	}
-	u.re.alloc.rec.size = (uint16_t)n;
-	ring_put(r, &u, n);
 }
 
 /* xorshift64: the gaps between samples, uniform in [1, 2 * sample - 1]. */
