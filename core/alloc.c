@@ -241,7 +241,12 @@ static void *resize_traced(void *p, size_t size, const void *site)
 	hak_trace_unhold();
 	if (!q)
 		return NULL;
-	is = traced(q, &flags);
+	if (q == p) {
+		is = was;
+		flags = old_flags;
+	} else {
+		is = traced(q, &flags);
+	}
 	if (was || is)
 		hak_trace_record(&(struct hak_trace_ev){ .old = was ? p : NULL, .addr = is ? q : NULL,
 							 .size = size, .site = site,
