@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -597,12 +598,15 @@ static uint16_t elf_machine(void)
 static bool taken(const char *path)
 {
 	struct hak_trace_header h;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
 	bool other;
 
 	if (fd < 0)
 		return false;
-	other = read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) &&
+	/* Only a file: a pipe or a terminal is nobody's trace, and reading it would wait. */
+	other = !fstat(fd, &st) && S_ISREG(st.st_mode) &&
+		read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) &&
 		!memcmp(h.magic, HAK_TRACE_MAGIC, 8) && h.pid != (uint32_t)getpid() && h.pid &&
 		(kill((pid_t)h.pid, 0) == 0 || errno == EPERM);
 	close(fd);
