@@ -706,8 +706,9 @@ static void *sampled_alloc(unsigned cls)
 		b = s->free;
 		s->free = hak_link_get(b);
 		s->used++;
-		b[1] = NULL;
 		hak_stat_inuse_slow(s->block_size);
+		if ((((uintptr_t *)b)[1] ^= HAK_FREE_KEY) != 0)
+			b = hak_alloc_rewritten(s, b);
 	}
 	pthread_mutex_unlock(&sampled_lock);
 	return b;
