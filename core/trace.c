@@ -473,6 +473,10 @@ static void ring_exit(void *arg)
 		pthread_setspecific(ring_key, r);
 		return;
 	}
+	/* Written out before the EXIT too: a full ring would drop it. */
+	pthread_mutex_lock(&flush_lock);
+	ring_flush(r);
+	pthread_mutex_unlock(&flush_lock);
 	ring_put_thread(r, HAK_TRF_EXIT);
 	pthread_mutex_lock(&flush_lock);
 	ring_flush(r);
@@ -490,9 +494,11 @@ static void trace_close(void)
 	if (!closed) {
 		atomic_store_explicit(&hak_trace_on, false, memory_order_relaxed);
 		atomic_store_explicit(&hak_trace_small, false, memory_order_relaxed);
-		if (r)
-			ring_put_thread(r, HAK_TRF_EXIT);
 		flush_all();
+		if (r) {
+			ring_put_thread(r, HAK_TRF_EXIT);
+			ring_flush(r);
+		}
 		/* What rings dropped and no later record of theirs told. */
 		for (r = atomic_load_explicit(&rings_all, memory_order_acquire); r; r = r->next) {
 			struct hak_trace_lost l = {
@@ -645,6 +651,7 @@ void hak_trace_init(void)
 	h.start_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	start_ns = hak_now_ns();
 	sample = hak_opts.trace_sample;
+	closed = false;
 	if (!file_write(&iov, 1))
 		return;
 	atexit(trace_close);
