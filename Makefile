@@ -109,6 +109,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
+LIBEXECDIR ?= $(PREFIX)/libexec
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 # The version is written once, in include/hakmem.h.  The shared library
@@ -627,8 +628,9 @@ install-deps:
 	$(Q)sh scripts/install-deps.sh all
 
 # make install: the libraries, headers, hakmem.pc, the wrapper (told
-# where the library and which version it is), hakmem-report, the man
-# pages and the shipped profiles.  Each line of inst-files is a file
+# where the library and which version it is), hakmem-report, the replay
+# (its front end told where its engine is), the man pages and the shipped
+# profiles.  Each line of inst-files is a file
 # install writes, and exactly what uninstall removes.
 inst-headers := $(notdir $(wildcard include/hakmem*.h))
 inst-profiles := $(notdir $(wildcard configs/profiles/*.yaml))
@@ -637,15 +639,16 @@ inst-files := \
 	$(addprefix $(INCLUDEDIR)/,$(inst-headers)) \
 	$(addprefix $(LIBDIR)/,$(libreal) $(soname) libhakmem.so libhakmem.a) \
 	$(PKGCONFIGDIR)/hakmem.pc \
-	$(BINDIR)/hakmem $(BINDIR)/hakmem-report \
+	$(BINDIR)/hakmem $(BINDIR)/hakmem-report $(BINDIR)/hakmem-replay \
+	$(LIBEXECDIR)/hakmem/hakmem-replay \
 	$(foreach m,$(inst-man),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(m)) \
 	$(addprefix $(DATADIR)/hakmem/profiles/,$(inst-profiles))
-inst-dirs := $(DATADIR)/hakmem/profiles $(DATADIR)/hakmem
+inst-dirs := $(DATADIR)/hakmem/profiles $(DATADIR)/hakmem $(LIBEXECDIR)/hakmem
 
 PHONY += install uninstall
-install: libs
+install: libs $(replay-bin)
 	install -d $(addprefix $(DESTDIR),$(BINDIR) $(LIBDIR) $(INCLUDEDIR) $(PKGCONFIGDIR) \
-		$(DATADIR)/hakmem/profiles $(sort $(dir $(filter $(MANDIR)/%,$(inst-files)))))
+		$(DATADIR)/hakmem/profiles $(LIBEXECDIR)/hakmem $(sort $(dir $(filter $(MANDIR)/%,$(inst-files)))))
 	install -m 644 $(addprefix include/,$(inst-headers)) $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(outdir)/$(libreal) $(outdir)/libhakmem.a $(DESTDIR)$(LIBDIR)/
 	ln -sf $(libreal) $(DESTDIR)$(LIBDIR)/$(soname)
@@ -659,6 +662,10 @@ install: libs
 		-e 's|^version=$$|version=$(VERSION)|' tools/hakmem >$(DESTDIR)$(BINDIR)/hakmem
 	chmod 755 $(DESTDIR)$(BINDIR)/hakmem
 	install -m 755 tools/hakmem-report $(DESTDIR)$(BINDIR)/
+	install -m 755 $(replay-bin) $(DESTDIR)$(LIBEXECDIR)/hakmem/
+	sed -e 's|^INSTALLED_ENGINE = ""$$|INSTALLED_ENGINE = "$(LIBEXECDIR)/hakmem/hakmem-replay"|' \
+		tools/hakmem-replay >$(DESTDIR)$(BINDIR)/hakmem-replay
+	chmod 755 $(DESTDIR)$(BINDIR)/hakmem-replay
 	$(foreach m,$(inst-man),install -m 644 man/$(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/;)
 	install -m 644 $(addprefix configs/profiles/,$(inst-profiles)) \

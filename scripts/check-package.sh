@@ -110,6 +110,15 @@ for page in man1/hakmem.1 man3/hakmem.3 man5/hakmem-profile.5; do
 	[ -f "$sysroot/usr/share/man/$page.gz" ] || fail "no manual page $page"
 done
 echo "ok profiles and manual pages"
+replay=$sysroot/usr/bin/hakmem-replay
+grep -q '^INSTALLED_ENGINE = "/usr/libexec/hakmem/hakmem-replay"$' "$replay" ||
+	fail "the packaged hakmem-replay does not name /usr/libexec/hakmem/hakmem-replay"
+"$wrapper" --lib "$libdir/libhakmem.so.0" --trace "$tmp/app.trace" -- "$tmp/app" >/dev/null ||
+	fail "hakmem --trace -- program failed"
+"$replay" --engine "$sysroot/usr/libexec/hakmem/hakmem-replay" "$tmp/app.trace" >"$tmp/replay.out" 2>&1 ||
+	fail "hakmem-replay of the program's trace failed: $(head -n 3 "$tmp/replay.out")"
+grep -q '^trace ' "$tmp/replay.out" || fail "hakmem-replay printed no trace line"
+echo "ok hakmem --trace, then hakmem-replay"
 
 [ $system -eq 1 ] || exit 0
 
@@ -131,6 +140,10 @@ cc -o "$tmp/app-installed" "$tmp/app.c" $(pkg-config --cflags --libs hakmem) ||
 run_app "installed: program linked with -lhakmem" "hakmem $version" "$tmp/app-installed"
 run_app "installed: hakmem -- true" "" hakmem -- true
 run_app "installed: hakmem -- program" "hakmem $version" hakmem -- "$tmp/app-installed"
+hakmem --trace "$tmp/installed.trace" -- "$tmp/app-installed" >/dev/null &&
+	hakmem-replay "$tmp/installed.trace" >/dev/null ||
+	fail "installed: hakmem --trace, then hakmem-replay, failed"
+echo "ok installed: hakmem --trace, then hakmem-replay"
 if [ -n "$installed" ]; then
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive apt-get remove -y -q $installed >"$tmp/apt.log" 2>&1 ||

@@ -65,6 +65,8 @@ check "make install" mk install
 	for h in "$root"/include/hakmem*.h; do echo "usr/local/include/${h##*/}"; done
 	echo usr/local/bin/hakmem
 	echo usr/local/bin/hakmem-report
+	echo usr/local/bin/hakmem-replay
+	echo usr/local/libexec/hakmem/hakmem-replay
 	echo usr/local/lib/libhakmem.a
 	echo usr/local/lib/libhakmem.so
 	echo usr/local/lib/libhakmem.so.0
@@ -92,6 +94,7 @@ check "SONAME libhakmem.so.0" soname
 
 modes() {
 	[[ -x $dest$prefix/bin/hakmem && -x $dest$prefix/bin/hakmem-report ]] &&
+		[[ -x $dest$prefix/bin/hakmem-replay && -x $dest$prefix/libexec/hakmem/hakmem-replay ]] &&
 		[[ ! -x $dest$prefix/include/hakmem.h && ! -x $lib/pkgconfig/hakmem.pc ]]
 }
 check "modes" modes
@@ -145,6 +148,7 @@ check "the wrapper preloads $prefix/lib/libhakmem.so.0" \
 check "hakmem -- program" eval \
 	'[[ $("$wrapper" --lib "$lib/libhakmem.so.0" -- "$tmp/app") == "hakmem $version" ]]'
 check "hakmem-report --help" "$dest$prefix/bin/hakmem-report" --help
+check "hakmem-replay --help" "$dest$prefix/bin/hakmem-replay" --help
 
 # ---- the man pages ---------------------------------------------------------
 
