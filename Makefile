@@ -325,7 +325,7 @@ $(outdir)/tools/replay/%.o: tools/replay/%.c $(autoconf-h) Makefile
 
 $(replay-bin): $(replay-own) $(replay-objs)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(replay-own) $(replay-objs) \
+	$(Q)$(CC) $(CFLAGS) $(lto-ldflags) -pthread $(LDFLAGS) -o $@ $(replay-own) $(replay-objs) \
 		$(call uniq,$(libs-y))
 
 # ---------------------------------------------------------------------------
