@@ -499,6 +499,123 @@ START_TEST(front_end_sweep_suggest)
 }
 END_TEST
 
+/* ---- the policies on real programs' traces ---- */
+
+/*
+ * test/data/traces/ holds traces of real programs (README there: how each
+ * was recorded).  On each, the fixed policy is replayed over a grid of
+ * settings, and each learning policy at its defaults must come within a
+ * stated margin of the grid's best cost:
+ *
+ *	cost = modelled time + 1 ms for each MiB of average RSS held for a
+ *	       second of the trace (avg RSS in MiB * trace seconds)
+ *
+ * so a setting that saves page faults by keeping memory pays for the
+ * memory.  The margins are the gaps measured on these traces (defconfig
+ * and debug_defconfig give the same figures), rounded up; docs/replay.md
+ * lists the figures.  Each replay also prints its row, so the log of a run
+ * is the table to measure the margins again from.
+ */
+struct real_trace {
+	const char *name;
+	int elo_pct, evo_pct;	/* the margins over the best fixed cost */
+};
+
+static const struct real_trace real_traces[] = {
+	{ "python3.trace", 50, 2 },
+	{ "sqlite3.trace", 60, 2 },
+	{ "git.trace", 75, 2 },
+	{ "cc1.trace", 15, 8 },
+};
+
+static const char *const grid_delay[] = { "0", "10", "50", "250", "1000" };
+static const char *const grid_cache[] = { "0", "4MiB" };
+
+/* The cost of the last --json replay in out, in ns. */
+static double replay_cost(double *time_ms, double *rss_mib)
+{
+	double t = (double)json_num("\"time_ns\"", "total");
+	double rss = (double)json_num("\"rss\"", "average") / (double)MiB;
+	double secs = (double)json_num("\"trace\"", "duration_ns") / 1e9;
+
+	*time_ms = t / 1e6;
+	*rss_mib = rss;
+	return t + 1e6 * rss * secs;
+}
+
+static const char *src_trace(const char *name)
+{
+	static char path[512];
+
+	snprintf(path, sizeof(path), "%s/test/data/traces/%s", srcdir(), name);
+	return path;
+}
+
+static void print_row(const char *trace, const char *what, double t, double rss, double cost,
+		      double best)
+{
+	printf("%-14s %-28s %9.3f ms %7.1f MiB %9.3f", trace, what, t, rss, cost / 1e6);
+	if (best > 0)
+		printf("  %+6.1f%% over the best fixed", (cost / best - 1) * 100);
+	printf("\n");
+}
+
+START_TEST(real_trace_policies)
+{
+	const struct real_trace *rt = &real_traces[_i];
+	const char *path = src_trace(rt->name);
+	char delay[64], cache[64], label[64];
+	double best = 0, t, rss, cost;
+
+	/* The same figures twice, under the build's default policy. */
+	assert_same_twice((const char *const[]){ "--json", path, NULL });
+	ck_assert_uint_eq(json_num("\"run\"", "failed"), 0);
+	ck_assert_uint_gt(json_num("\"run\"", "large"), 40);
+	if (!HAVE_SPANS) {
+		/* Guard pages map every large block on its own: no page heap, no delay to learn. */
+		printf("%s: margins skipped: this build maps every large block (guard pages)\n",
+		       rt->name);
+		return;
+	}
+	if (!policies[0] || strcmp(policies[0], "fixed")) {
+		printf("%s: margins skipped: no fixed policy in this build\n", rt->name);
+		return;
+	}
+
+	for (size_t d = 0; d < sizeof(grid_delay) / sizeof(*grid_delay); d++) {
+		for (size_t c = 0; c < sizeof(grid_cache) / sizeof(*grid_cache); c++) {
+			snprintf(delay, sizeof(delay), "purge.delay_ms=%s", grid_delay[d]);
+			snprintf(cache, sizeof(cache), "fixed.cache_max=%s", grid_cache[c]);
+			ck_assert_msg(run("--json", "--policy", "fixed", "--param", delay, "--param",
+					  cache, path) == 0, "%s", errs);
+			cost = replay_cost(&t, &rss);
+			snprintf(label, sizeof(label), "fixed delay=%s cache=%s", grid_delay[d],
+				 grid_cache[c]);
+			print_row(rt->name, label, t, rss, cost, 0);
+			if (best == 0 || cost < best)
+				best = cost;
+		}
+	}
+	for (int i = 0; policies[i]; i++) {
+		int margin;
+
+		if (!strcmp(policies[i], "elo"))
+			margin = rt->elo_pct;
+		else if (!strcmp(policies[i], "evo"))
+			margin = rt->evo_pct;
+		else
+			continue;
+		ck_assert_msg(run("--json", "--policy", policies[i], path) == 0, "%s", errs);
+		cost = replay_cost(&t, &rss);
+		print_row(rt->name, policies[i], t, rss, cost, best);
+		ck_assert_msg(cost <= best * (100 + margin) / 100,
+			      "%s: %s costs %.3f ms, %+.1f%% over the best fixed setting's %.3f ms "
+			      "(margin %d%%)", rt->name, policies[i], cost / 1e6,
+			      (cost / best - 1) * 100, best / 1e6, margin);
+	}
+}
+END_TEST
+
 static Suite *replay_suite(void)
 {
 	Suite *s = suite_create("replay");
@@ -515,6 +632,12 @@ static Suite *replay_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tc = add_tcase(s, "front end", 120, front_end_sweep_suggest);
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = tcase_create("real traces");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, real_trace_policies, 0,
+			    (int)(sizeof(real_traces) / sizeof(*real_traces)));
+	tcase_add_checked_fixture(tc, setup, teardown);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
