@@ -26,7 +26,6 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -151,30 +150,6 @@ static int loop_main(void)
 /* ---- the parent ---------------------------------------------------------- */
 
 static char tmpdir[256];
-
-static void make_tmpdir(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/hakmem-test-trace.XXXXXX", t && *t ? t : "/tmp");
-	ck_assert_msg(mkdtemp(tmpdir), "mkdtemp %s: %s", tmpdir, strerror(errno));
-}
-
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char path[512];
-
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-			unlink(path);
-		}
-	if (d)
-		closedir(d);
-	rmdir(tmpdir);
-}
 
 static char *slurp(const char *path)
 {
@@ -460,13 +435,13 @@ START_TEST(trace_records_the_shape)
 	uint64_t a[NADDR];
 	char *err;
 
-	make_tmpdir();
+	make_tmpdir(tmpdir, sizeof(tmpdir), "trace");
 	snprintf(path, sizeof(path), "%s/trace", tmpdir);
 	err = run_shape(path, "1");
 	if (!trace_built) {
 		check_not_built(err, path);
 		free(err);
-		remove_tmpdir();
+		remove_tmpdir(tmpdir);
 		return;
 	}
 	ck_assert_msg(!err || !*err, "the traced shape wrote on stderr:\n%s", err);
@@ -498,7 +473,7 @@ START_TEST(trace_records_the_shape)
 		tracefile_free(&t);
 	}
 	unload_trace();
-	remove_tmpdir();
+	remove_tmpdir(tmpdir);
 }
 END_TEST
 
@@ -511,7 +486,7 @@ START_TEST(killed_program_leaves_whole_records)
 
 	if (!trace_built)
 		return;
-	make_tmpdir();
+	make_tmpdir(tmpdir, sizeof(tmpdir), "trace");
 	snprintf(path, sizeof(path), "%s/trace", tmpdir);
 	pid = start(LOOP_ARG, path, "100");
 	nanosleep(&ts, NULL);
@@ -536,7 +511,7 @@ START_TEST(killed_program_leaves_whole_records)
 		ck_assert_msg(trace.rec[i].type >= HAK_TR_MODULE && trace.rec[i].type <= HAK_TR_LOST,
 			      "record %zu of type %u", i, trace.rec[i].type);
 	unload_trace();
-	remove_tmpdir();
+	remove_tmpdir(tmpdir);
 }
 END_TEST
 
@@ -546,7 +521,7 @@ START_TEST(unwritable_file_costs_one_line)
 	char *err;
 	uint64_t a[NADDR];
 
-	make_tmpdir();
+	make_tmpdir(tmpdir, sizeof(tmpdir), "trace");
 	snprintf(path, sizeof(path), "%s/no-such-dir/trace", tmpdir);
 	err = run_shape(path, "1");
 	ck_assert_msg(one_line(err),
@@ -558,7 +533,7 @@ START_TEST(unwritable_file_costs_one_line)
 	read_addresses(a);	/* the program ran */
 	ck_assert_msg(access(path, F_OK) != 0, "%s exists", path);
 	free(err);
-	remove_tmpdir();
+	remove_tmpdir(tmpdir);
 }
 END_TEST
 
@@ -570,7 +545,7 @@ START_TEST(sample_0_records_no_small_block)
 
 	if (!trace_built)
 		return;
-	make_tmpdir();
+	make_tmpdir(tmpdir, sizeof(tmpdir), "trace");
 	snprintf(path, sizeof(path), "%s/trace", tmpdir);
 	err = run_shape(path, "0");
 	ck_assert_msg(!err || !*err, "the traced shape wrote on stderr:\n%s", err);
@@ -590,7 +565,7 @@ START_TEST(sample_0_records_no_small_block)
 	check_thread("A (large blocks)", a, large_thread, NWANT(large_thread));
 	check_lifetimes();
 	unload_trace();
-	remove_tmpdir();
+	remove_tmpdir(tmpdir);
 }
 END_TEST
 

@@ -3,6 +3,7 @@
  * test/lib/testlib.c - the helpers of testlib.h, linked into every test
  * program.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -251,4 +252,28 @@ int run_suite(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+void make_tmpdir(char *dir, size_t len, const char *tag)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(dir, len, "%s/hakmem-test-%s.XXXXXX", t && *t ? t : "/tmp", tag);
+	ck_assert_msg(mkdtemp(dir), "mkdtemp %s: %s", dir, strerror(errno));
+}
+
+void remove_tmpdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512];
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	if (d)
+		closedir(d);
+	rmdir(dir);
 }

@@ -96,6 +96,14 @@ void assert_child_ok(int status, const char *what);
 		      (const TTest *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
 TCase *tcase_add_all(Suite *s, const char *name, double timeout, const TTest *const *tests);
 
+/*
+ * A new, empty directory $TMPDIR/hakmem-test-@tag.XXXXXX (/tmp without
+ * TMPDIR), its path in @dir (@len bytes); the test fails if none.
+ */
+void make_tmpdir(char *dir, size_t len, const char *tag);
+/* Remove @dir and the files in it (it holds no directories). */
+void remove_tmpdir(const char *dir);
+
 /* Runs @s as every test program does; the exit status for main(). */
 int run_suite(Suite *s);
 #define TEST_MAIN(suite_fn) \

@@ -39,7 +39,6 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -344,30 +343,6 @@ static void check_dump(const char *dump, pid_t pid, int run, enum how how)
 
 static char tmpdir[256];
 
-static void make_tmpdir(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/hakmem-test-stats.XXXXXX", t && *t ? t : "/tmp");
-	ck_assert_msg(mkdtemp(tmpdir), "mkdtemp %s: %s", tmpdir, strerror(errno));
-}
-
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char path[512];
-
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-			unlink(path);
-		}
-	if (d)
-		closedir(d);
-	rmdir(tmpdir);
-}
-
 /*
  * Runs the shape @how once, its dump's file name into @file; returns the
  * pid of the process started (the waiter's, under one).
@@ -438,7 +413,7 @@ START_TEST(dump_at_exit_is_right_every_time)
 	const int runs = (int)(scaled(300) > 300 ? scaled(300) : 300);
 	int checked = 0, waiter_allocated = 0;
 
-	make_tmpdir();
+	make_tmpdir(tmpdir, sizeof(tmpdir), "stats");
 	for (int run = 0; run < runs; run++) {
 		enum how how = (enum how)(run % HOW_NR);
 		char file[300];
@@ -471,7 +446,7 @@ START_TEST(dump_at_exit_is_right_every_time)
 		checked++;
 		unlink(file);
 	}
-	remove_tmpdir();
+	remove_tmpdir(tmpdir);
 	fprintf(stderr, "dump_at_exit_is_right_every_time: %d runs, %d dumps checked%s%s\n", runs,
 		checked, stats_built() ? "" : " (no statistics in this build: none written)",
 		waiter_allocated ? " (the waiter allocated: under a sanitizer?)" : "");
