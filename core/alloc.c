@@ -19,7 +19,10 @@
 #include "bigcache.h"
 #include "trace.h"
 
-/* Whether the trace follows block @p: every large one, and the sampled small ones. */
+/*
+ * Whether the trace follows block @p, whose kind the caller does not
+ * know: every large one, and the sampled small ones.
+ */
 static bool traced(const void *p, unsigned *flags)
 {
 	struct hak_large_hdr *lh;
@@ -36,13 +39,19 @@ static bool traced(const void *p, unsigned *flags)
 	}
 }
 
-/* Record @p, handed out for @size bytes (with the canary's), if the trace follows it. */
+/* Record @p, handed out for @size bytes (with the canary's). */
 static void trace_alloc(void *p, size_t size, size_t align, const void *site, unsigned flags)
 {
+	hak_trace_record(&(struct hak_trace_ev){ .addr = p, .size = size - HAK_CANARY_SIZE,
+						 .align = align, .site = site, .flags = flags });
+}
+
+/* The same, for a block of either kind: if the trace follows it. */
+static void trace_alloc_any(void *p, size_t size, size_t align, const void *site,
+			    unsigned flags)
+{
 	if (p && traced(p, &flags))
-		hak_trace_record(&(struct hak_trace_ev){ .addr = p, .size = size - HAK_CANARY_SIZE,
-							 .align = align, .site = site,
-							 .flags = flags });
+		trace_alloc(p, size, align, site, flags);
 }
 
 void *hak_alloc_small_slow(size_t size, const void *site)
@@ -62,7 +71,7 @@ void *hak_alloc_large(size_t size, size_t align, const void *site)
 
 	hak_init();
 	p = hak_large_alloc(size, align, site);
-	if (hak_tracing())
+	if (hak_tracing() && p)
 		trace_alloc(p, size, align, site, 0);
 	return p;
 }
@@ -86,7 +95,7 @@ void *hak_alloc_zeroed(size_t nmemb, size_t size, const void *site)
 		hak_trace_hold();
 		p = hak_alloc(total, site);
 		hak_trace_unhold();
-		trace_alloc(p, total + HAK_CANARY_SIZE, 0, site, HAK_TRF_ZERO);
+		trace_alloc_any(p, total + HAK_CANARY_SIZE, 0, site, HAK_TRF_ZERO);
 	} else {
 		p = hak_alloc(total, site);
 	}
@@ -130,17 +139,18 @@ void *hak_alloc_aligned(size_t align, size_t size, const void *site)
 	hak_trace_hold();
 	p = alloc_aligned(align, size, site);
 	hak_trace_unhold();
-	trace_alloc(p, size + HAK_CANARY_SIZE, align, site, 0);
+	trace_alloc_any(p, size + HAK_CANARY_SIZE, align, site, 0);
 	return p;
 }
 
-/* The usable size of block @p, which @fn was given: a bad pointer stops here. */
-static size_t usable_of(const char *fn, const void *p)
+/*
+ * The usable size of block @p, which @fn was given, of kind @k with slab
+ * @s or header @lh (as hak_ptr_kind() said): a bad pointer stops here.
+ */
+static inline size_t usable(const char *fn, const void *p, enum hak_ptr_kind k,
+			    struct hak_slab *s, struct hak_large_hdr *lh)
 {
-	struct hak_large_hdr *lh;
-	struct hak_slab *s;
-
-	switch (hak_ptr_kind(p, &s, &lh)) {
+	switch (k) {
 	case HAK_PTR_SMALL:
 		if (!hak_slab_has_block(s, p))
 			hak_panic("%s(): invalid pointer %p (not the start of a %u-byte block)", fn,
@@ -157,12 +167,18 @@ static size_t usable_of(const char *fn, const void *p)
 	return hak_large_size(lh) - HAK_CANARY_SIZE;
 }
 
-/* realloc; *@t (when not NULL) the time between a move's two halves. */
+/*
+ * realloc.  @ev, when the trace is on, is filled with what it did as the
+ * trace follows it: the old block (if followed), the new one (if
+ * followed), and the time between a move's two halves.
+ */
 static inline __attribute__((always_inline)) void *resize(void *p, size_t size,
-							   const void *site, uint64_t *t)
+							   const void *site,
+							   struct hak_trace_ev *ev)
 {
 	struct hak_large_hdr *lh;
 	struct hak_slab *s;
+	enum hak_ptr_kind k;
 	bool large;
 	size_t have;
 	void *q;
@@ -173,7 +189,14 @@ static inline __attribute__((always_inline)) void *resize(void *p, size_t size,
 		hak_dealloc(p, site);
 		return NULL;
 	}
-	have = usable_of("realloc", p);
+	k = hak_ptr_kind(p, &s, &lh);
+	have = usable("realloc", p, k, s, lh);
+	large = k == HAK_PTR_LARGE;
+	if (ev) {
+		ev->old = large || hak_slab_sampled(s) ? p : NULL;
+		ev->addr = ev->old;
+		ev->flags = large ? 0 : HAK_TRF_SMALL;
+	}
 	/* Keep the block when it fits and would not waste more than half. */
 	if (size <= have && size >= have / 2) {
 		hak_stat_add(HAK_STAT_REALLOC_INPLACE, 1);
@@ -181,7 +204,6 @@ static inline __attribute__((always_inline)) void *resize(void *p, size_t size,
 	}
 	/* A large block grows or shrinks in place when it can, or has its
 	 * pages moved to a new home: no copy either way. */
-	large = hak_ptr_kind(p, &s, &lh) == HAK_PTR_LARGE;
 	if (large) {
 		q = hak_large_resize(p, size + HAK_CANARY_SIZE) ? p :
 		    size > have ? hak_large_move(p, size + HAK_CANARY_SIZE, site) : NULL;
@@ -190,14 +212,25 @@ static inline __attribute__((always_inline)) void *resize(void *p, size_t size,
 				hak_harden_resized(q);
 			hak_stat_add(q == p ? HAK_STAT_REALLOC_INPLACE : HAK_STAT_REALLOC_MOVED, 1);
 			hak_stat_inuse_slow((int64_t)hak_usable(q) - (int64_t)have);
+			if (ev)
+				ev->addr = q;
 			return q;
 		}
 	}
 	/* A growing block moves into a span, to grow in place next time. */
-	if (size > have && size >= HAK_REALLOC_SPAN_MIN && !HAK_HARDEN_GUARD)
+	if (size > have && size >= HAK_REALLOC_SPAN_MIN && !HAK_HARDEN_GUARD) {
 		q = hak_harden_hook(hak_large_alloc_growing(size + HAK_CANARY_SIZE, site), site);
-	else
+		if (ev) {
+			ev->addr = q;
+			ev->flags = 0;
+		}
+	} else {
 		q = hak_alloc(size, site);
+		if (ev) {
+			ev->flags = 0;
+			ev->addr = q && traced(q, &ev->flags) ? q : NULL;
+		}
+	}
 	if (!q)
 		return NULL;
 	/* The copy reads every page: what the program touched is lost in it. */
@@ -206,8 +239,8 @@ static inline __attribute__((always_inline)) void *resize(void *p, size_t size,
 	memcpy(q, p, size < have ? size : have);
 	/* After the new block is had and before the old one is back: no
 	 * other thread's record of either address can fall in between. */
-	if (t)
-		*t = hak_trace_now();
+	if (ev)
+		ev->time = hak_trace_now();
 	hak_dealloc(p, site);
 	hak_stat_add(HAK_STAT_REALLOC_MOVED, 1);
 	return q;
@@ -230,27 +263,14 @@ void *hak_resize(void *p, size_t size, const void *site)
 
 static void *resize_traced(void *p, size_t size, const void *site)
 {
-	unsigned old_flags = 0, flags = 0;
-	uint64_t t = 0;
-	bool was, is;
+	struct hak_trace_ev ev = { .size = size, .site = site };
 	void *q;
 
-	was = traced(p, &old_flags);
 	hak_trace_hold();
-	q = resize(p, size, site, &t);
+	q = resize(p, size, site, &ev);
 	hak_trace_unhold();
-	if (!q)
-		return NULL;
-	if (q == p) {
-		is = was;
-		flags = old_flags;
-	} else {
-		is = traced(q, &flags);
-	}
-	if (was || is)
-		hak_trace_record(&(struct hak_trace_ev){ .old = was ? p : NULL, .addr = is ? q : NULL,
-							 .size = size, .site = site,
-							 .flags = flags, .time = t });
+	if (q && (ev.old || ev.addr))
+		hak_trace_record(&ev);
 	return q;
 }
 
@@ -283,7 +303,14 @@ void hak_free_slow(void *p, struct hak_slab *s)
 
 size_t hak_usable(const void *p)
 {
-	return p ? usable_of("malloc_usable_size", p) : 0;
+	struct hak_large_hdr *lh = NULL;
+	struct hak_slab *s = NULL;
+	enum hak_ptr_kind k;
+
+	if (!p)
+		return 0;
+	k = hak_ptr_kind(p, &s, &lh);
+	return usable("malloc_usable_size", p, k, s, lh);
 }
 
 size_t hak_trim(void)
