@@ -11,9 +11,15 @@
  * MiB on two cores spent a quarter of their time waiting for it (tools/vm
  * -t 4: 128K ops/s through the page heap, 175K with this front;
  * docs/pageheap.md).  A block that waits here is not coalesced with its
- * neighbours, so it helps only sites that ask for the same sizes again:
- * which ones, and up to what size, the policy says (admit, cache_max),
- * and a thread holds at most HAK_BC_BYTES.
+ * neighbours and keeps its pages from every other size: where nothing
+ * waits for the lock, that only costs faults and resident memory (the
+ * replays of real programs' traces, docs/replay.md).  So a page heap
+ * block is kept only while the page heap's lock is contended
+ * (hak_ph_contended); a mapping of its own (guard pages, large
+ * alignments) saves two system calls, and is kept whenever it may be.
+ * It helps only sites that ask for the same sizes again: which ones, and
+ * up to what size, the policy says (admit, cache_max), and a thread
+ * holds at most HAK_BC_BYTES.
  *
  * A slot's block is owned by whoever takes it out with an atomic
  * exchange: its thread (a hit, or to make room), a sweep from any thread
@@ -103,9 +109,10 @@ bool hak_bc_keep(void *block, struct hak_large_hdr *hdr)
 	size_t run = hak_large_len(hdr);
 	struct hak_bc_slot *e;
 
-	/* A mapping only with the usual layout: a hit must be 64-byte aligned, no more. */
+	/* A page heap block only while its lock is contended; a mapping only
+	 * with the usual layout: a hit must be 64-byte aligned, no more. */
 	if (run > HAK_BC_BYTES ||
-	    (!(hak_large_flags(hdr) & HAK_LARGE_F_PAGES) &&
+	    (hak_large_flags(hdr) & HAK_LARGE_F_PAGES ? !hak_ph_contended() :
 	     (char *)block != (char *)hak_large_base(hdr) + 2 * HAK_LARGE_HDR_SIZE) ||
 	    !hak_policy_admitted(hak_large_site(hdr)))
 		return false;

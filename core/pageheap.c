@@ -135,6 +135,30 @@ static void committed_add(long n)
 	hak_gauge_add(HAK_GAUGE_COMMITTED, n);
 }
 
+/* When a thread last found the lock held (ms; 0: never), on a line of its own. */
+static _Atomic uint64_t contended_ms __hak_cacheline_aligned;
+
+void hak_ph_note_contended(void)
+{
+	atomic_store_explicit(&contended_ms, hak_now_ms(), memory_order_relaxed);
+}
+
+bool hak_ph_contended(void)
+{
+	uint64_t at = atomic_load_explicit(&contended_ms, memory_order_relaxed);
+
+	return at && hak_now_ms() - at < HAK_PH_CONTENDED_MS;
+}
+
+/* Take the lock, noting when another thread holds it. */
+static void ph_lock(void)
+{
+	if (pthread_mutex_trylock(&ph.lock)) {
+		hak_ph_note_contended();
+		pthread_mutex_lock(&ph.lock);
+	}
+}
+
 void hak_ph_lock(void)
 {
 	pthread_mutex_lock(&ph.lock);
@@ -385,7 +409,7 @@ static bool ph_grow(size_t n, bool huge)
 		r = region_new(want, huge);
 	if (!r)
 		r = region_new(n, huge);
-	pthread_mutex_lock(&ph.lock);
+	ph_lock();
 	if (!r)
 		return false;
 	/* Newest last: older regions fill first, and empty new ones go back. */
@@ -408,7 +432,7 @@ void *hak_ph_alloc(size_t size, struct hak_large_hdr **hdr, bool *zero)
 
 	if (!size || n > UINT32_MAX)
 		return NULL;
-	pthread_mutex_lock(&ph.lock);
+	ph_lock();
 	huge = hak_backend->huge && size >= ph.params.huge_min;
 	while (!ph_find(n, huge, &f)) {
 		if (!ph_grow(n, huge)) {
@@ -438,7 +462,7 @@ bool hak_ph_free(void *p)
 
 	if (!r)
 		return false;
-	pthread_mutex_lock(&ph.lock);
+	ph_lock();
 	n = atomic_load_explicit(&r->run[u], memory_order_relaxed);
 	if (!n || bit(r->free, u)) {
 		pthread_mutex_unlock(&ph.lock);
@@ -483,7 +507,7 @@ size_t hak_ph_resize(void *p, size_t size)
 
 	if (!r || !size || m > UINT32_MAX)
 		return 0;
-	pthread_mutex_lock(&ph.lock);
+	ph_lock();
 	n = atomic_load_explicit(&r->run[u], memory_order_relaxed);
 	if (!n || (m > n && (u + m > r->nunits ||
 			     bits_next(r->free, u + m, u + n, false) != u + m))) {
@@ -512,7 +536,7 @@ void *hak_ph_move(void *p, size_t size, struct hak_large_hdr **hdr)
 
 	if (!r || !hak_backend->move)
 		return NULL;
-	pthread_mutex_lock(&ph.lock);
+	ph_lock();
 	n = atomic_load_explicit(&r->run[u], memory_order_relaxed);
 	huge = hak_backend->huge && size >= ph.params.huge_min;
 	pthread_mutex_unlock(&ph.lock);
@@ -543,7 +567,7 @@ void hak_ph_free_moved(void *p)
 	size_t u, n;
 	struct ph_region *r = region_of(p, &u);
 
-	pthread_mutex_lock(&ph.lock);
+	ph_lock();
 	n = r ? atomic_load_explicit(&r->run[u], memory_order_relaxed) : 0;
 	if (n)
 		unit_drop_tail(r, u + n - 1);
@@ -667,7 +691,7 @@ static size_t decay_locked(uint64_t now, bool all)
 			hak_backend->decommit(r->base + (rg[i].u << HAK_PH_SHIFT),
 					      ((rg[i].n - 1) << HAK_PH_SHIFT) + r->dirty[last]);
 		}
-		pthread_mutex_lock(&ph.lock);
+		ph_lock();
 		for (unsigned i = 0; i < n; i++) {
 			struct ph_region *r = rg[i].r;
 
@@ -691,7 +715,7 @@ static size_t decay_locked(uint64_t now, bool all)
 
 void hak_ph_set_params(const struct hak_ph_params *p)
 {
-	pthread_mutex_lock(&ph.lock);
+	ph_lock();
 	if (p->delay_ms < ph.params.delay_ms && ph.next_due_ms != UINT64_MAX)
 		due_set(ph.next_due_ms > ph.params.delay_ms - p->delay_ms ?
 				ph.next_due_ms - (ph.params.delay_ms - p->delay_ms) : 0);
@@ -703,7 +727,7 @@ void hak_ph_set_params(const struct hak_ph_params *p)
 
 void hak_ph_get_params(struct hak_ph_params *p)
 {
-	pthread_mutex_lock(&ph.lock);
+	ph_lock();
 	*p = ph.params;
 	pthread_mutex_unlock(&ph.lock);
 }
@@ -729,7 +753,7 @@ size_t hak_ph_purge_all(void)
 {
 	size_t bytes = 0, got;
 
-	pthread_mutex_lock(&ph.lock);
+	ph_lock();
 	do {
 		got = decay_locked(hak_now_ms(), true);
 		bytes += got;
@@ -742,7 +766,7 @@ void hak_ph_get_stats(struct hak_ph_stats *out)
 {
 	uint64_t oldest;
 
-	pthread_mutex_lock(&ph.lock);
+	ph_lock();
 	*out = ph.st;
 	out->mapped = ph.mapped;
 	out->committed = ph.committed;

@@ -78,6 +78,16 @@ bool hak_ph_zero(void *p, size_t size);
 bool hak_ph_huge(const void *p);
 
 /*
+ * Whether a thread found the page heap's lock held by another in the last
+ * HAK_PH_CONTENDED_MS: while it is, the BigCache keeps blocks in front of
+ * it (bigcache.c says why only then).  hak_ph_note_contended() is what
+ * the lock does when it finds itself held (tests call it to play that).
+ */
+#define HAK_PH_CONTENDED_MS 1000
+bool hak_ph_contended(void);
+void hak_ph_note_contended(void);
+
+/*
  * Make the run of the block at @p fit @size bytes where it stands: a
  * growth takes the free units right after it, a shrink gives its last
  * units back.  Returns the run's new length in bytes, or 0 (nothing

@@ -5,8 +5,9 @@
  * Freed memory of the page heap stays committed for purge.delay_ms, and
  * at most pageheap.max_dirty of it at once (the core's shared options);
  * requests at or above fixed.map_min get a mapping of their own; freed
- * blocks up to fixed.cache_max, from any call site, wait in the freeing
- * thread's BigCache.  Every decision is made once, at start-up, and never
+ * blocks up to fixed.cache_max, from any call site, may wait in the
+ * freeing thread's BigCache (which takes them while the page heap's lock
+ * is contended).  Every decision is made once, at start-up, and never
  * changes.
  */
 #include <hakmem_policy.h>

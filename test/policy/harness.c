@@ -317,7 +317,9 @@ bool h_admitted(struct harness *h, unsigned site)
 
 /*
  * Whether this thread's front, the real BigCache, keeps a block of @size
- * from @site that the large path served and took back; emptied after.
+ * from @site that the large path served and took back, while other
+ * threads wait for the page heap (the front's condition: bigcache.c);
+ * emptied after.
  */
 bool h_front_keeps(struct harness *h, unsigned site, size_t size)
 {
@@ -327,6 +329,7 @@ bool h_front_keeps(struct harness *h, unsigned site, size_t size)
 	h_require(site < h->nsites, "harness: no site %u", site);
 	p = hak_large_alloc(size, 0, h_addr(site));
 	ck_assert_ptr_nonnull(p);
+	hak_ph_note_contended();
 	hak_large_free(p, hak_large_hdr_find(p));
 	kept = hak_bc_holds(p);
 	hak_bc_drain();

@@ -776,6 +776,16 @@ END_TEST
 static const char bc_site;
 
 /*
+ * Free @p as a thread would while others wait for the page heap's lock:
+ * only then does the front keep a page heap block (bigcache.c).
+ */
+static void bc_free(void *p)
+{
+	hak_ph_note_contended();
+	hak_free(p);
+}
+
+/*
  * Blocks from @site, freed, until the policy knows the site and has
  * judged it (a learning policy admits a site that asks for one size again
  * and again, after a few dozen events).
@@ -783,10 +793,31 @@ static const char bc_site;
 static void bc_warm(const void *site)
 {
 	for (int i = 0; i < 40; i++) {
-		hak_free(hak_malloc_site(3 << 20, site));
+		bc_free(hak_malloc_site(3 << 20, site));
 		hak_policy_flush();
 	}
 }
+
+/* Nobody waited for the page heap's lock for a while: the page heap takes the block. */
+START_TEST(bigcache_only_while_contended)
+{
+	void *p;
+
+	if (HAK_HARDEN_GUARD)
+		return;		/* mappings of their own: kept whenever they may be */
+	hak_init();
+	bc_warm(&bc_site);
+	p = hak_malloc_site(3 << 20, &bc_site);
+	bc_free(p);
+	ck_assert(hak_bc_holds(p));
+	ck_assert_ptr_eq(hak_malloc_site(3 << 20, &bc_site), p);
+	hak_clock_set_fake(hak_now_ns() + (HAK_PH_CONTENDED_MS + 1) * 1000000ull);
+	ck_assert(!hak_ph_contended());
+	hak_free(p);
+	ck_assert(!hak_bc_holds(p));
+	hak_clock_set_fake(0);
+}
+END_TEST
 
 
 START_TEST(bigcache_reuse)
@@ -797,7 +828,7 @@ START_TEST(bigcache_reuse)
 	hak_init();
 	bc_warm(&bc_site);
 	p = hak_malloc_site(n, &bc_site);
-	hak_free(p);
+	bc_free(p);
 	ck_assert(hak_bc_holds(p));
 	/* Freeing it again while it waits is a double free (see below). */
 	ck_assert(hak_large_flags(hak_large_hdr_find(p)) & HAK_LARGE_F_CACHED);
@@ -808,7 +839,7 @@ START_TEST(bigcache_reuse)
 	ck_assert(!(hak_large_flags(hdr_of(q)) & HAK_LARGE_F_CACHED));
 	ck_assert(!hak_bc_holds(p));
 	/* Another site does not, nor a request that needs a longer home. */
-	hak_free(q);
+	bc_free(q);
 	bc_warm(&bc_site + 1);
 	ck_assert(hak_bc_holds(p));
 	q = hak_malloc_site(n, &bc_site + 1);
@@ -844,7 +875,7 @@ static void *free_then_idle(void *arg)
 
 	bc_warm(&bc_site);
 	t->kept = hak_malloc_site(3 << 20, &bc_site);
-	hak_free(t->kept);
+	bc_free(t->kept);
 	pthread_barrier_wait(&idle_barrier);	/* the main thread sweeps */
 	pthread_barrier_wait(&idle_barrier);
 	return NULL;
@@ -933,6 +964,7 @@ static Suite *core_suite(void)
 		tcase_add_test(tc, span_resize_in_place);
 	}
 	tcase_add_test(tc, bigcache_reuse);
+	tcase_add_test(tc, bigcache_only_while_contended);
 	tcase_add_test_raise_signal(tc, bigcache_double_free_is_caught, SIGABRT);
 	tcase_add_test(tc, bigcache_swept_from_idle_thread_and_drained_at_exit);
 	tcase_add_test(tc, bigcache_fronts_of_other_threads_go_back_in_a_fork_child);
