@@ -22,7 +22,9 @@
  * reads it.
  *
  * Rings come from the backend (recording runs inside malloc), are listed
- * in rings_all for ever, and are reused after their thread exits.
+ * in rings_all for ever, and are reused after their thread exits: the
+ * exiting thread leaves its ring to the flusher (RING_EXITED), which
+ * frees it once written.
  *
  * States: off (no file, or a forked child), on (hak_trace_on), closed at
  * process exit (off again: a record made after the last flush is lost).
@@ -55,7 +57,8 @@ HAK_TLS unsigned hak_trace_held;
 /* A thread's ring: 256 KiB holds 5000 allocations, a few ms of a busy thread. */
 #define RING_SIZE ((uint64_t)256 << 10)
 
-enum { RING_FREE, RING_LIVE };
+/* A ring's states: free to take; its thread's; its thread gone, not all written yet. */
+enum { RING_FREE, RING_LIVE, RING_EXITED };
 
 struct ring {
 	/* The owner's line. */
@@ -73,6 +76,7 @@ struct ring {
 static _Atomic(struct ring *) rings_all;
 static _Atomic uint32_t threads;
 static HAK_TLS struct ring *my_ring;
+static _Atomic bool flushing;		/* a flusher thread runs */
 static pthread_key_t ring_key;
 
 static pthread_mutex_t flush_lock __hak_cacheline_aligned = PTHREAD_MUTEX_INITIALIZER;
@@ -163,19 +167,42 @@ static void ring_put_thread(struct ring *r, uint8_t flags)
 	ring_put(r, &t, sizeof(t));
 }
 
-/* A ring for the calling thread: one whose thread exited, or a new one. */
-static struct ring *ring_attach(void)
+/* A free ring to take, or NULL; *@exited: whether some wait for the flusher. */
+static struct ring *ring_take(bool *exited)
 {
 	struct ring *r;
 
 	for (r = atomic_load_explicit(&rings_all, memory_order_acquire); r; r = r->next) {
-		int free = RING_FREE;
+		int free = RING_FREE, state = atomic_load_explicit(&r->state, memory_order_relaxed);
 
-		if (atomic_load_explicit(&r->state, memory_order_relaxed) == RING_FREE &&
+		*exited |= state == RING_EXITED;
+		if (state == RING_FREE &&
 		    atomic_compare_exchange_strong_explicit(&r->state, &free, RING_LIVE,
 							    memory_order_acquire,
 							    memory_order_relaxed))
 			break;
+	}
+	return r;
+}
+
+static uint64_t flush_all(void);
+
+/*
+ * A ring for the calling thread: one whose thread exited, or a new one.
+ * Rather than a new ring while exited threads' rings wait for the
+ * flusher, their records are written now: threads that come and go
+ * faster than the flusher's rounds need no more rings than run at once.
+ */
+static struct ring *ring_attach(void)
+{
+	bool exited = false;
+	struct ring *r = ring_take(&exited);
+
+	if (!r && exited) {
+		pthread_mutex_lock(&flush_lock);
+		flush_all();
+		pthread_mutex_unlock(&flush_lock);
+		r = ring_take(&exited);
 	}
 	if (!r) {
 		r = hak_backend->reserve(HAK_ALIGN_UP(sizeof(*r), 4096), 0);
@@ -428,8 +455,12 @@ static uint64_t flush_all(void)
 	maps_read = false;
 	for (struct ring *r = atomic_load_explicit(&rings_all, memory_order_acquire); r;
 	     r = r->next) {
+		/* Read first: once its thread is gone, its head moves no more. */
+		int state = atomic_load_explicit(&r->state, memory_order_acquire);
 		uint64_t n = ring_flush(r);
 
+		if (state == RING_EXITED && !closed)
+			atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
 		most = n > most ? n : most;
 	}
 	return most;
@@ -473,15 +504,25 @@ static void ring_exit(void *arg)
 		pthread_setspecific(ring_key, r);
 		return;
 	}
-	/* Written out before the EXIT too: a full ring would drop it. */
-	pthread_mutex_lock(&flush_lock);
-	ring_flush(r);
-	pthread_mutex_unlock(&flush_lock);
+	/* Written out first when too full for the EXIT (and a LOST before it). */
+	if (!atomic_load_explicit(&flushing, memory_order_relaxed) || RING_SIZE - (atomic_load_explicit(&r->head, memory_order_relaxed) -
+				      atomic_load_explicit(&r->tail, memory_order_acquire)) <
+				 sizeof(struct hak_trace_thread) + sizeof(struct hak_trace_lost)) {
+		pthread_mutex_lock(&flush_lock);
+		ring_flush(r);
+		pthread_mutex_unlock(&flush_lock);
+	}
 	ring_put_thread(r, HAK_TRF_EXIT);
+	my_ring = NULL;
+	/* The flusher writes the rest on its next round, then frees the ring:
+	 * a thread's exit makes no system call and waits for no lock. */
+	if (atomic_load_explicit(&flushing, memory_order_relaxed)) {
+		atomic_store_explicit(&r->state, RING_EXITED, memory_order_release);
+		return;
+	}
 	pthread_mutex_lock(&flush_lock);
 	ring_flush(r);
 	pthread_mutex_unlock(&flush_lock);
-	my_ring = NULL;
 	atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
 }
 
@@ -680,6 +721,7 @@ void hak_trace_start(void)
 	}
 	pthread_setname_np(t, "hakmem-trace");
 	pthread_detach(t);
+	atomic_store_explicit(&flushing, true, memory_order_relaxed);
 }
 
 void hak_trace_lock(void)
@@ -697,6 +739,7 @@ void hak_trace_fork_child(void)
 {
 	atomic_store_explicit(&hak_trace_on, false, memory_order_relaxed);
 	atomic_store_explicit(&hak_trace_small, false, memory_order_relaxed);
+	atomic_store_explicit(&flushing, false, memory_order_relaxed);
 	if (!closed && trace_fd >= 0)
 		close(trace_fd);
 	trace_fd = -1;
