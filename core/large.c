@@ -653,39 +653,22 @@ void *hak_large_move(void *p, size_t size, const void *site)
 }
 
 /* What a pointer that starts no block of ours is told: a header that fails validation. */
-static struct hak_large_hdr no_block;
+struct hak_large_hdr hak_no_block;
 
 /*
- * Sort out a pointer from the two maps (pagemap.h) before anything of it
- * is read: a superslab's slab, a span (its header right before it, in the
- * same superslab), a page heap block (its header in the page heap's own
- * metadata), a mapped block (the owner map names its header), or none of
- * hakmem's.  A large pointer that starts no live block gets &no_block.
+ * The half of hak_ptr_kind_of() (large.h) for a pointer in no superslab:
+ * a page heap block (its header in the page heap's own metadata), a
+ * mapped block (the owner map names its header), or none of hakmem's.
  */
-enum hak_ptr_kind hak_ptr_kind_of(const void *p, struct hak_slab *s, struct hak_slab **slab,
-				  struct hak_large_hdr **hdr)
+enum hak_ptr_kind hak_ptr_kind_mapped(const void *p, struct hak_large_hdr **hdr)
 {
 	void *owner;
 
-	*slab = NULL;
-	*hdr = &no_block;
-	if (!hak_is_standin(s)) {
-		uintptr_t o = atomic_load_explicit(&s->owner, memory_order_relaxed);
-
-		if (o != HAK_OWNER_SPAN) {
-			/* A block in a tail unit belongs to the run's head. */
-			*slab = o == HAK_OWNER_TAIL ? s - s->span : s;
-			return HAK_PTR_SMALL;
-		}
-		if (((uintptr_t)p & HAK_SS_MASK) >= HAK_SS_HDR_SIZE + HAK_LARGE_HDR_SIZE)
-			*hdr = hak_large_hdr_of(p);
-		return HAK_PTR_LARGE;
-	}
 	switch (hak_pagemap_get(p, &owner)) {
 	case HAK_WIN_REGION:
 		*hdr = hak_ph_header(p);
 		if (!*hdr)
-			*hdr = &no_block;
+			*hdr = &hak_no_block;
 		return HAK_PTR_LARGE;
 	case HAK_WIN_MAPPED:
 		if (p == hak_large_block_of(owner))
@@ -694,16 +677,4 @@ enum hak_ptr_kind hak_ptr_kind_of(const void *p, struct hak_slab *s, struct hak_
 	default:
 		return HAK_PTR_NONE;
 	}
-}
-
-enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
-			       struct hak_large_hdr **hdr)
-{
-	/* Above user space, the map has no word: the stand-in's slab 0. */
-	struct hak_slab *s = (uintptr_t)p >> HAK_USER_BITS ?
-			     (struct hak_slab *)(hak_ss_map.standin +
-						 offsetof(struct hak_superslab, slabs)) :
-			     hak_slab_lookup(p);
-
-	return hak_ptr_kind_of(p, s, slab, hdr);
 }

@@ -15,11 +15,53 @@ enum hak_ptr_kind {
 	HAK_PTR_NONE,	/* no memory of hakmem's: never handed out, or given back */
 };
 
-enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
-			       struct hak_large_hdr **hdr);
-/* The same, for @s, the slab metadata hak_slab_lookup(@p) gave. */
-enum hak_ptr_kind hak_ptr_kind_of(const void *p, struct hak_slab *s, struct hak_slab **slab,
-				  struct hak_large_hdr **hdr);
+/* What a pointer that starts no block of ours is told: a header that fails validation. */
+extern struct hak_large_hdr hak_no_block;
+/* hak_ptr_kind_of() for a pointer in no superslab (large.c). */
+enum hak_ptr_kind hak_ptr_kind_mapped(const void *p, struct hak_large_hdr **hdr);
+
+/*
+ * Sort out @p, whose slab metadata hak_slab_lookup(@p) gave as @s, from
+ * the two maps (pagemap.h) before anything of it is read: a superslab's
+ * slab (*@slab), a span (its header right before it, in the same
+ * superslab), a page heap block or a mapped block (hak_ptr_kind_mapped),
+ * or none of hakmem's.  A large pointer that starts no live block gets
+ * &hak_no_block.  Inline: realloc and the slow free ask it of every
+ * pointer, and a superslab's is a few loads.
+ */
+static inline enum hak_ptr_kind hak_ptr_kind_of(const void *p, struct hak_slab *s,
+						struct hak_slab **slab,
+						struct hak_large_hdr **hdr)
+{
+	*slab = NULL;
+	*hdr = &hak_no_block;
+	if (hak_likely(!hak_is_standin(s))) {
+		uintptr_t o = atomic_load_explicit(&s->owner, memory_order_relaxed);
+
+		if (o != HAK_OWNER_SPAN) {
+			/* A block in a tail unit belongs to the run's head. */
+			*slab = o == HAK_OWNER_TAIL ? s - s->span : s;
+			return HAK_PTR_SMALL;
+		}
+		if (((uintptr_t)p & HAK_SS_MASK) >= HAK_SS_HDR_SIZE + HAK_LARGE_HDR_SIZE)
+			*hdr = hak_large_hdr_of(p);
+		return HAK_PTR_LARGE;
+	}
+	return hak_ptr_kind_mapped(p, hdr);
+}
+
+/* The same for any pointer. */
+static inline enum hak_ptr_kind hak_ptr_kind(const void *p, struct hak_slab **slab,
+					     struct hak_large_hdr **hdr)
+{
+	/* Above user space, the map has no word: the stand-in's slab 0. */
+	struct hak_slab *s = (uintptr_t)p >> HAK_USER_BITS ?
+			     (struct hak_slab *)(hak_ss_map.standin +
+						 offsetof(struct hak_superslab, slabs)) :
+			     hak_slab_lookup(p);
+
+	return hak_ptr_kind_of(p, s, slab, hdr);
+}
 
 /* A large block of @size bytes aligned to @align (0 or a power of two). */
 void *hak_large_alloc(size_t size, size_t align, const void *site) HAK_SLOWPATH;
