@@ -17,10 +17,12 @@ syms=$("$nm" -D --defined-only "$lib") || {
 	exit 1
 }
 
-# Lines are "VALUE TYPE NAME[@VERSION]".  Type A marks version nodes;
-# _init, _fini and the section markers come from the linker.
+# Lines are "VALUE TYPE NAME[@VERSION]".  Type A marks version nodes, and
+# b, d, r and t local symbols, which nothing outside can bind to (the
+# linker may list hidden section bounds so); _init, _fini and the section
+# markers come from the linker.
 bad=$(printf '%s\n' "$syms" | awk '
-	NF < 3 || $2 == "A" { next }
+	NF < 3 || $2 == "A" || $2 ~ /^[bdrt]$/ { next }
 	{
 		name = $3
 		sub(/@.*/, "", name)
