@@ -530,13 +530,14 @@ fuzz-bins := $(patsubst %.c,$(outdir)/%,$(wildcard test/fuzz/fuzz_*.c))
 PHONY += fuzzers
 fuzzers: $(fuzz-bins)
 
-# fuzz_trace reads its input with the replay's trace reader.
+# fuzz_trace reads its input with the replay's trace reader, whose
+# trace.h comes before the recorder's in core/.
 $(outdir)/test/fuzz/fuzz_trace: $(outdir)/tools/replay/trace.o
 
 $(outdir)/test/fuzz/%: test/fuzz/%.c $(outdir)/libhakmem.a $(autoconf-h)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(test-cflags) -Icore -Itools/replay -fsanitize=fuzzer $(depflags) -o $@ $< \
+	$(Q)$(CC) $(test-cflags) -Itools/replay -Icore -fsanitize=fuzzer $(depflags) -o $@ $< \
 		$(filter %.o,$^) $(outdir)/libhakmem.a $(call uniq,$(libs-y))
 
 -include $(objs:.o=.d) $(test-lib:.o=.d) $(replay-own:.o=.d) $(replay-test-objs:.o=.d) \
