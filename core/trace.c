@@ -130,6 +130,14 @@ static uint64_t ring_put_lost(struct ring *r, uint64_t head)
 	return head + sizeof(l);
 }
 
+/* Whether @r, its head at @head, has room for @n bytes and the LOST record owed before them. */
+static inline bool ring_fits(struct ring *r, uint64_t head, size_t n)
+{
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+
+	return RING_SIZE - (head - tail) >= n + (r->lost ? sizeof(struct hak_trace_lost) : 0);
+}
+
 /*
  * Append @rec of @n bytes (a multiple of 8) to the calling thread's ring
  * @r.  Inline, so that each caller's copy is of a constant size.
@@ -138,10 +146,9 @@ static inline __attribute__((always_inline)) void ring_put(struct ring *r, const
 							   size_t n)
 {
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 	size_t off = (size_t)(head & (RING_SIZE - 1));
 
-	if (hak_unlikely(RING_SIZE - (head - tail) < n + (r->lost ? sizeof(struct hak_trace_lost) : 0))) {
+	if (hak_unlikely(!ring_fits(r, head, n))) {
 		r->lost++;
 		return;
 	}
@@ -491,6 +498,14 @@ static void *flusher(void *arg)
 	}
 }
 
+/* Write out what @r holds now, from the thread that records in it. */
+static void ring_write(struct ring *r)
+{
+	pthread_mutex_lock(&flush_lock);
+	ring_flush(r);
+	pthread_mutex_unlock(&flush_lock);
+}
+
 /*
  * A thread exits.  Its ring stays until a second call, after the other
  * keys' destructors of this round ran (a program's, made after hakmem's,
@@ -504,25 +519,20 @@ static void ring_exit(void *arg)
 		pthread_setspecific(ring_key, r);
 		return;
 	}
-	/* Written out first when too full for the EXIT (and a LOST before it). */
-	if (!atomic_load_explicit(&flushing, memory_order_relaxed) || RING_SIZE - (atomic_load_explicit(&r->head, memory_order_relaxed) -
-				      atomic_load_explicit(&r->tail, memory_order_acquire)) <
-				 sizeof(struct hak_trace_thread) + sizeof(struct hak_trace_lost)) {
-		pthread_mutex_lock(&flush_lock);
-		ring_flush(r);
-		pthread_mutex_unlock(&flush_lock);
-	}
+	/* Written out first when too full for the EXIT. */
+	if (!ring_fits(r, atomic_load_explicit(&r->head, memory_order_relaxed),
+		       sizeof(struct hak_trace_thread)))
+		ring_write(r);
 	ring_put_thread(r, HAK_TRF_EXIT);
 	my_ring = NULL;
 	/* The flusher writes the rest on its next round, then frees the ring:
-	 * a thread's exit makes no system call and waits for no lock. */
+	 * a thread's exit makes no system call and waits for no lock.  With
+	 * no flusher, the thread writes it. */
 	if (atomic_load_explicit(&flushing, memory_order_relaxed)) {
 		atomic_store_explicit(&r->state, RING_EXITED, memory_order_release);
 		return;
 	}
-	pthread_mutex_lock(&flush_lock);
-	ring_flush(r);
-	pthread_mutex_unlock(&flush_lock);
+	ring_write(r);
 	atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
 }
 
